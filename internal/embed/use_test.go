@@ -1,0 +1,243 @@
+package embed
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// goldenCase is one sentence of testdata/use_golden.json: the ids and vector
+// TF.js computed (see testdata/tfjs/gen.sh).
+type goldenCase struct {
+	Text   string    `json:"text"`
+	IDs    []int32   `json:"ids"`
+	Vector []float32 `json:"-"`
+	Raw    string    `json:"vector_f32le"`
+}
+
+func loadGolden(t testing.TB) []goldenCase {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "use_golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ Cases []goldenCase }
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	for i := range g.Cases {
+		b, err := base64.StdEncoding.DecodeString(g.Cases[i].Raw)
+		if err != nil || len(b) != 4*Dim {
+			t.Fatalf("case %d: bad vector (%d bytes, %v)", i, len(b), err)
+		}
+		v := make([]float32, Dim)
+		for j := range v {
+			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+		}
+		g.Cases[i].Vector = v
+	}
+	return g.Cases
+}
+
+// modelDir returns the fetched model directory, skipping only when the model is
+// absent and ARBITER_TEST_NO_MODEL=1 says that is expected.
+func modelDir(t testing.TB) string {
+	t.Helper()
+	dir := DefaultModelDir()
+	if _, err := os.Stat(filepath.Join(dir, "model.json")); err != nil {
+		if os.Getenv("ARBITER_TEST_NO_MODEL") == "1" {
+			t.Skipf("USE model absent from %s and ARBITER_TEST_NO_MODEL=1", dir)
+		}
+		t.Fatalf("USE model absent from %s: run scripts/fetch-model.sh (or set ARBITER_TEST_NO_MODEL=1 to skip): %v", dir, err)
+	}
+	return dir
+}
+
+func loadUSE(t testing.TB) *USE {
+	t.Helper()
+	m, err := LoadUSE(modelDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+func TestUSEMatchesTFJSOnGoldenSentences(t *testing.T) {
+	m := loadUSE(t)
+	cases := loadGolden(t)
+	texts := make([]string, len(cases))
+	for i, c := range cases {
+		texts[i] = c.Text
+	}
+	// One text per call, and all in one batch: both paths must agree with TF.js.
+	batch, err := m.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 1.0
+	for i, c := range cases {
+		one, err := m.Embed(context.Background(), []string{c.Text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range [][]float32{one[0], batch[i]} {
+			cos := cosine(got, c.Vector)
+			worst = min(worst, cos)
+			if cos < 0.9999 {
+				t.Errorf("%.40q: cosine to TF.js %.6f, want ≥ 0.9999", c.Text, cos)
+			}
+		}
+	}
+	t.Logf("worst cosine to TF.js over %d sentences: %.7f", len(cases), worst)
+}
+
+func TestTokenizerMatchesReferenceIDs(t *testing.T) {
+	m := loadUSE(t)
+	for _, c := range loadGolden(t) {
+		if got := m.Tokenizer().Encode(nil, c.Text); !slices.Equal(got, c.IDs) {
+			t.Errorf("%.40q:\n got %v\nwant %v", c.Text, got, c.IDs)
+		}
+	}
+}
+
+func TestUSEVectorsAreUnitLength(t *testing.T) {
+	m := loadUSE(t)
+	vs, err := m.Embed(context.Background(), []string{"hello", "", strings.Repeat("long text ", 300)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range vs {
+		if len(v) != m.Dim() {
+			t.Fatalf("vector %d has %d dims, want %d", i, len(v), m.Dim())
+		}
+		var ss float64
+		for _, x := range v {
+			ss += float64(x) * float64(x)
+		}
+		if math.Abs(ss-1) > 1e-5 {
+			t.Errorf("vector %d has squared norm %v, want 1", i, ss)
+		}
+	}
+}
+
+func TestUSEIgnoresTokensBeyondMaxTokens(t *testing.T) {
+	m := loadUSE(t)
+	base := strings.Repeat("word ", MaxTokens)
+	vs, err := m.Embed(context.Background(), []string{base, base + "completely different tail about quantum chemistry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(vs[0], vs[1]) {
+		t.Error("text past MaxTokens pieces changed the vector")
+	}
+}
+
+func TestUSEBatchesLargerThanOneChunk(t *testing.T) {
+	m := loadUSE(t)
+	// Enough texts to span several chunks; each must equal its single-text vector.
+	var texts []string
+	for i := 0; i < 40; i++ {
+		texts = append(texts, strings.Repeat("the cache must not lie ", 1+i%7)+string(rune('a'+i%26)))
+	}
+	batch, err := m.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range texts {
+		one, err := m.Embed(context.Background(), []string{text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cos := cosine(one[0], batch[i]); cos < 0.999999 {
+			t.Errorf("text %d: batch vs single cosine %.7f", i, cos)
+		}
+	}
+}
+
+func TestUSEIsSafeForConcurrentUse(t *testing.T) {
+	m := loadUSE(t)
+	texts := []string{"What is the capital of France?", "How do I turn off dark mode?", "x", ""}
+	want, err := m.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 5; r++ {
+				got, err := m.Embed(context.Background(), texts[(g+r)%len(texts):])
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i, v := range got {
+					if !slices.Equal(v, want[(g+r)%len(texts)+i]) {
+						errs <- errors.New("concurrent result differs from sequential")
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestUSEEmbedHonoursCancelledContext(t *testing.T) {
+	m := loadUSE(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.Embed(ctx, []string{"hello"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestLoadUSEReportsMissingModel(t *testing.T) {
+	_, err := LoadUSE(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "fetch-model.sh") {
+		t.Fatalf("got %v, want an error naming scripts/fetch-model.sh", err)
+	}
+}
+
+// sentence30 tokenizes to 30 pieces.
+const sentence30 = "Natalia sold clips to 48 of her friends in April, then she sold half as many in May; how many altogether?"
+
+func BenchmarkEmbed30Tokens(b *testing.B) {
+	m := loadUSE(b)
+	if n := len(m.Tokenizer().Encode(nil, sentence30)); n != 30 {
+		b.Fatalf("benchmark sentence has %d tokens, want 30", n)
+	}
+	ctx := context.Background()
+	texts := []string{sentence30}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Embed(ctx, texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
