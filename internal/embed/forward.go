@@ -118,7 +118,7 @@ func (m *USE) forward(ws *workspace) {
 		}
 	}
 	fillRows(ws.hidden, m.tanhBias, B)
-	gemmAcc(ws.hidden, ws.pooled, m.tanh, B, d1, d1)
+	gemmAcc(ws.hidden, ws.pooled, B, m.tanh)
 	for b := 0; b < B; b++ {
 		v := ws.hidden[b*d1 : (b+1)*d1]
 		var ss float32
@@ -140,35 +140,35 @@ func (m *USE) forward(ws *workspace) {
 func (m *USE) layerForward(ws *workspace, l *layer, in []float32) {
 	T := len(ws.ids)
 	y := ws.y[:T*l.d]
-	if l.resid != nil {
+	if l.resid.p != nil {
 		fillRows(y, l.residBias, T)
-		gemmAcc(y, in, l.resid, T, l.dIn, l.d)
+		gemmAcc(y, in, T, l.resid)
 	} // else in is ws.y already: the residual is the stream itself.
 
 	h := ws.h[:T*l.dIn]
 	layerNorm(h, in[:T*l.dIn], l.lnAttnScale, l.lnAttnBias, l.dIn, m.lnEps)
 	qkv := ws.qkv[:T*3*l.dIn]
 	fillRows(qkv, l.qkvBias, T)
-	gemmAcc(qkv, h, l.qkv, T, l.dIn, 3*l.dIn)
+	gemmAcc(qkv, h, T, l.qkv)
 	att := ws.att[:T*l.dIn]
 	for b := 0; b+1 < len(ws.starts); b++ {
 		m.attention(ws, l, att, qkv, ws.starts[b], ws.starts[b+1])
 	}
 	addBiasRows(y, l.outBias, T)
-	gemmAcc(y, att, l.out, T, l.dIn, l.d)
+	gemmAcc(y, att, T, l.out)
 
 	h = ws.h[:T*l.d]
 	layerNorm(h, y, l.lnFFNScale, l.lnFFNBias, l.d, m.lnEps)
 	ff := ws.ff[:T*ffnWidth]
 	fillRows(ff, l.ff1Bias, T)
-	gemmAcc(ff, h, l.ff1, T, l.d, ffnWidth)
+	gemmAcc(ff, h, T, l.ff1)
 	for i, v := range ff {
 		if v < 0 {
 			ff[i] = 0
 		}
 	}
 	addBiasRows(y, l.ff2Bias, T)
-	gemmAcc(y, ff, l.ff2, T, ffnWidth, l.d)
+	gemmAcc(y, ff, T, l.ff2)
 }
 
 // attention writes softmax(q·kᵀ)·v for the rows [lo, hi) of one text, head by
@@ -186,7 +186,7 @@ func (m *USE) attention(ws *workspace, l *layer, att, qkv []float32, lo, hi int)
 			}
 			mx := float32(math.Inf(-1))
 			for j := lo; j < hi; j++ {
-				s := dot(q, qkv[j*stride+ko:j*stride+ko+l.dh])
+				s := dotVec(q, qkv[j*stride+ko:j*stride+ko+l.dh])
 				scores[j-lo] = s
 				mx = max(mx, s)
 			}
@@ -199,7 +199,7 @@ func (m *USE) attention(ws *workspace, l *layer, att, qkv []float32, lo, hi int)
 			o := att[i*l.dIn+qo : i*l.dIn+qo+l.dh]
 			clear(o)
 			for j := lo; j < hi; j++ {
-				axpy(o, scores[j-lo]/sum, qkv[j*stride+vo:j*stride+vo+l.dh])
+				axpyVec(o, scores[j-lo]/sum, qkv[j*stride+vo:j*stride+vo+l.dh])
 			}
 		}
 	}

@@ -3,7 +3,9 @@ package embed
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -29,20 +31,25 @@ const (
 // ffnWidth is the inner width of both feed-forward blocks.
 const ffnWidth = 1536
 
-// layer holds one transformer layer's weights. Matrices are row-major [in][out],
-// as the graph's MatMul and 1x1 Conv2D kernels store them.
+// layer holds one transformer layer's weights. Matrices are [in][out], as the
+// graph's MatMul and 1x1 Conv2D kernels store them, packed for gemmAcc.
 type layer struct {
 	dIn, d    int // input width, output (model) width
 	heads, dh int // attention heads and width per head; heads*dh == dIn
 	scale     float32
 
 	lnAttnScale, lnAttnBias []float32 // [dIn]
-	qkv, qkvBias            []float32 // [dIn][3*dIn], q|k|v
-	out, outBias            []float32 // [dIn][d]
-	resid, residBias        []float32 // [dIn][d]; only when dIn != d (AdjustResidualInput)
+	qkv                     matrix    // [dIn][3*dIn], q|k|v
+	qkvBias                 []float32 // [3*dIn]
+	out                     matrix    // [dIn][d]
+	outBias                 []float32 // [d]
+	resid                   matrix    // [dIn][d]; only when dIn != d (AdjustResidualInput)
+	residBias               []float32 // [d]
 	lnFFNScale, lnFFNBias   []float32 // [d]
-	ff1, ff1Bias            []float32 // [d][ffnWidth]
-	ff2, ff2Bias            []float32 // [ffnWidth][d]
+	ff1                     matrix    // [d][ffnWidth]
+	ff1Bias                 []float32 // [ffnWidth]
+	ff2                     matrix    // [ffnWidth][d]
+	ff2Bias                 []float32 // [d]
 }
 
 // USE is Universal Sentence Encoder lite, loaded once and shared: every field is
@@ -54,7 +61,7 @@ type USE struct {
 	embeddings []float32 // [vocab][256]
 	timing     []float32 // [maxLen][256]: sin | cos of position × inverse timescales
 	layers     [2]layer
-	tanh       []float32 // [512][512]
+	tanh       matrix // [512][512]
 	tanhBias   []float32
 	lnEps      float32
 	l2Eps      float32
@@ -124,13 +131,9 @@ func readWeights(dir string) (map[string]tensor, error) {
 	}
 	ts := map[string]tensor{}
 	for _, group := range mj.WeightsManifest {
-		var data []byte
-		for _, p := range group.Paths {
-			b, err := os.ReadFile(filepath.Join(dir, filepath.Base(p)))
-			if err != nil {
-				return nil, fmt.Errorf("embed: reading weight shard: %w", err)
-			}
-			data = append(data, b...)
+		data, err := readShards(dir, group.Paths)
+		if err != nil {
+			return nil, err
 		}
 		off := 0
 		for _, w := range group.Weights {
@@ -169,6 +172,32 @@ func readWeights(dir string) (map[string]tensor, error) {
 	return ts, nil
 }
 
+// readShards concatenates the weight shard files, sized up front (28 MB).
+func readShards(dir string, paths []string) ([]byte, error) {
+	total := int64(0)
+	for _, p := range paths {
+		fi, err := os.Stat(filepath.Join(dir, filepath.Base(p)))
+		if err != nil {
+			return nil, fmt.Errorf("embed: reading weight shard: %w", err)
+		}
+		total += fi.Size()
+	}
+	data := make([]byte, 0, total)
+	for _, p := range paths {
+		f, err := os.Open(filepath.Join(dir, filepath.Base(p)))
+		if err != nil {
+			return nil, fmt.Errorf("embed: reading weight shard: %w", err)
+		}
+		n, err := io.ReadFull(f, data[len(data):cap(data)])
+		f.Close()
+		data = data[:len(data)+n]
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("embed: reading weight shard %s: %w", p, err)
+		}
+	}
+	return data, nil
+}
+
 // weights looks tensors up by name and checks their shapes, collecting the
 // first error so construction reads as a list.
 type weights struct {
@@ -191,6 +220,20 @@ func (w *weights) f32(name string, shape ...int) []float32 {
 		return nil
 	}
 	return t.f32
+}
+
+// mat looks up a matrix stored as [...1][k][n] and packs it for gemmAcc.
+func (w *weights) mat(name string, shape ...int) matrix {
+	v := w.f32(name, shape...)
+	if v == nil {
+		return matrix{}
+	}
+	k, n := shape[len(shape)-2], shape[len(shape)-1]
+	m, err := packMatrix(v, k, n)
+	if err != nil {
+		w.fail(fmt.Errorf("weight %s: %w", name, err))
+	}
+	return m
 }
 
 func (w *weights) scalarF32(name string) float32 {
@@ -230,7 +273,7 @@ func newUSE(ts map[string]tensor, tok *Tokenizer) (*USE, error) {
 	m.maxLen = w.scalarI32(wMaxLength)
 	m.lnEps = w.scalarF32(wLayerNormEps)
 	m.l2Eps = w.scalarF32(wL2Eps)
-	m.tanh = w.f32(wTanhKernel, d1, d1)
+	m.tanh = w.mat(wTanhKernel, d1, d1)
 	m.tanhBias = w.f32(wTanhBias, d1)
 	inv := w.f32(wInvTimescales, 1, d0/2)
 	m.layers[0] = loadLayer(w, 0, d0, d1)
@@ -268,19 +311,19 @@ func loadLayer(w *weights, i, dIn, d int) layer {
 		scale:       w.scalarF32(stackPrefix + l + "MultiheadAttention/mul/y"),
 		lnAttnScale: w.f32(ln("", "scale"), dIn),
 		lnAttnBias:  w.f32(ln("", "bias"), dIn),
-		qkv:         w.f32(varPrefix+l+"MultiheadAttention/qkv_transform_single/kernel/part_0", 1, 1, dIn, 3*dIn),
+		qkv:         w.mat(varPrefix+l+"MultiheadAttention/qkv_transform_single/kernel/part_0", 1, 1, dIn, 3*dIn),
 		qkvBias:     w.f32(bias("MultiheadAttention/qkv_transform_single"), 3*dIn),
-		out:         w.f32(varPrefix+l+"MultiheadAttention/output_transform_single/kernel/part_0", 1, 1, dIn, d),
+		out:         w.mat(varPrefix+l+"MultiheadAttention/output_transform_single/kernel/part_0", 1, 1, dIn, d),
 		outBias:     w.f32(bias("MultiheadAttention/output_transform_single"), d),
 		lnFFNScale:  w.f32(ln("FFN/", "scale"), d),
 		lnFFNBias:   w.f32(ln("FFN/", "bias"), d),
-		ff1:         w.f32(stackPrefix+l+"FFN/conv1/Tensordot/Reshape_1", d, ffnWidth),
+		ff1:         w.mat(stackPrefix+l+"FFN/conv1/Tensordot/Reshape_1", d, ffnWidth),
 		ff1Bias:     w.f32(bias("FFN/conv1"), ffnWidth),
-		ff2:         w.f32(stackPrefix+l+"FFN/conv2/Tensordot/Reshape_1", ffnWidth, d),
+		ff2:         w.mat(stackPrefix+l+"FFN/conv2/Tensordot/Reshape_1", ffnWidth, d),
 		ff2Bias:     w.f32(bias("FFN/conv2"), d),
 	}
 	if dIn != d {
-		ly.resid = w.f32(encPrefix+l+"dense/kernel/ConcatPartitions/concat", dIn, d)
+		ly.resid = w.mat(encPrefix+l+"dense/kernel/ConcatPartitions/concat", dIn, d)
 		ly.residBias = w.f32(encPrefix+l+"dense/bias/ConcatPartitions/concat", d)
 	}
 	if dh > 0 && dIn%dh == 0 {

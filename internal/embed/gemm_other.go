@@ -1,0 +1,12 @@
+//go:build !amd64 || purego
+
+package embed
+
+// gemmAcc computes c [m][n] += a [m][k] · w (row-major c and a).
+func gemmAcc(c, a []float32, m int, w matrix) {
+	gemmAccGo(c, a, m, w)
+}
+
+func dotVec(a, b []float32) float32 { return dot(a, b) }
+
+func axpyVec(dst []float32, alpha float32, x []float32) { axpy(dst, alpha, x) }
