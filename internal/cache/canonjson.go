@@ -31,7 +31,7 @@ type canonParser struct {
 	src   []byte
 	i     int
 	spans []jsonMember // a stack shared by nested objects
-	tmp   []byte   // scratch for reordering members
+	tmp   []byte       // scratch for reordering members
 }
 
 // appendCanonicalJSON appends the canonical form of src to dst. p, if non-nil, is a

@@ -44,19 +44,24 @@ func mustKey(t testing.TB, ns string, r *llm.Request) Key {
 
 func TestKeyChangesWithEverythingThatChangesTheAnswer(t *testing.T) {
 	cases := map[string]func(r *llm.Request){
-		"model":                func(r *llm.Request) { r.Model = "gpt-4o" },
-		"system prompt":        func(r *llm.Request) { r.Messages[0].Content[0].Text += "!" },
-		"user text":            func(r *llm.Request) { r.Messages[4].Content[0].Text = "hi" },
-		"role":                 func(r *llm.Request) { r.Messages[1].Role = llm.RoleAssistant },
-		"message name":         func(r *llm.Request) { r.Messages[1].Name = "alice" },
-		"tool call id":         func(r *llm.Request) { r.Messages[2].ToolCalls[0].ID = "call_2" },
-		"tool call arguments":  func(r *llm.Request) { r.Messages[2].ToolCalls[0].Arguments = `{"city":"Lyon","unit":"c"}` },
-		"tool result id":       func(r *llm.Request) { r.Messages[3].ToolCallID = "call_9" },
-		"tool result error":    func(r *llm.Request) { r.Messages[3].IsError = true },
-		"tool result text":     func(r *llm.Request) { r.Messages[3].Content[0].Text = `{"temp": 5}` },
-		"image":                func(r *llm.Request) { r.Messages[4].Content = append(r.Messages[4].Content, llm.Part{Type: llm.PartImage, ImageURL: "https://x/y.png"}) },
-		"message dropped":      func(r *llm.Request) { r.Messages = r.Messages[1:] },
-		"text moved to turn":   func(r *llm.Request) { r.Messages[0].Content[0].Text += r.Messages[1].Content[0].Text; r.Messages[1].Content[0].Text = "" },
+		"model":               func(r *llm.Request) { r.Model = "gpt-4o" },
+		"system prompt":       func(r *llm.Request) { r.Messages[0].Content[0].Text += "!" },
+		"user text":           func(r *llm.Request) { r.Messages[4].Content[0].Text = "hi" },
+		"role":                func(r *llm.Request) { r.Messages[1].Role = llm.RoleAssistant },
+		"message name":        func(r *llm.Request) { r.Messages[1].Name = "alice" },
+		"tool call id":        func(r *llm.Request) { r.Messages[2].ToolCalls[0].ID = "call_2" },
+		"tool call arguments": func(r *llm.Request) { r.Messages[2].ToolCalls[0].Arguments = `{"city":"Lyon","unit":"c"}` },
+		"tool result id":      func(r *llm.Request) { r.Messages[3].ToolCallID = "call_9" },
+		"tool result error":   func(r *llm.Request) { r.Messages[3].IsError = true },
+		"tool result text":    func(r *llm.Request) { r.Messages[3].Content[0].Text = `{"temp": 5}` },
+		"image": func(r *llm.Request) {
+			r.Messages[4].Content = append(r.Messages[4].Content, llm.Part{Type: llm.PartImage, ImageURL: "https://x/y.png"})
+		},
+		"message dropped": func(r *llm.Request) { r.Messages = r.Messages[1:] },
+		"text moved to turn": func(r *llm.Request) {
+			r.Messages[0].Content[0].Text += r.Messages[1].Content[0].Text
+			r.Messages[1].Content[0].Text = ""
+		},
 		"tool description":     func(r *llm.Request) { r.Tools[0].Description = "Weather" },
 		"tool schema":          func(r *llm.Request) { r.Tools[0].Parameters = json.RawMessage(`{"type":"object"}`) },
 		"tool strict":          func(r *llm.Request) { r.Tools[0].Strict = ptr(true) },
