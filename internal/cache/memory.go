@@ -38,7 +38,7 @@ type memShard struct {
 	head, tail *memNode
 	// byExpiry is a min-heap on expiry time, so that expired entries are dropped
 	// before any live one is evicted, wherever they sit in the LRU order.
-	byExpiry []*memNode
+	byExpiry   []*memNode
 	bytes, max int64
 
 	hits, misses, sets, evictions, expired, rejected uint64
