@@ -17,6 +17,8 @@ import (
 	"github.com/arbiterhq/arbiter/internal/money"
 )
 
+//go:generate go run ./gen -out models.yaml
+
 //go:embed models.yaml
 var embedded []byte
 
@@ -62,6 +64,40 @@ type Prices struct {
 	Reasoning   money.PerMTok // reasoning tokens where billed apart from output (0: at Output)
 	BatchInput  money.PerMTok // batch API input (0: no batch API)
 	BatchOutput money.PerMTok // batch API output (0: no batch API)
+	LongContext LongContext   // dearer prices for long prompts, if the deployment has them
+}
+
+// LongContext is a long-context price tier: a request whose prompt (all input tokens,
+// cached or not) exceeds Above tokens is billed entirely at these prices, as Anthropic,
+// Google and OpenAI bill their long-context tiers. A zero price keeps the base price.
+type LongContext struct {
+	Above       int // prompt tokens; 0 means no tier
+	Input       money.PerMTok
+	CachedInput money.PerMTok
+	CacheWrite  money.PerMTok
+	Output      money.PerMTok
+}
+
+// At returns the prices that apply to a request with promptTokens input tokens: the
+// long-context tier's where the prompt exceeds its threshold, else p itself.
+func (p Prices) At(promptTokens int) Prices {
+	lc := p.LongContext
+	if lc.Above <= 0 || promptTokens <= lc.Above {
+		return p
+	}
+	q := p
+	for _, f := range []struct {
+		dst *money.PerMTok
+		v   money.PerMTok
+	}{
+		{&q.Input, lc.Input}, {&q.CachedInput, lc.CachedInput}, {&q.CacheWrite, lc.CacheWrite}, {&q.Output, lc.Output},
+	} {
+		if f.v > 0 {
+			*f.dst = f.v
+		}
+	}
+	q.LongContext = LongContext{}
+	return q
 }
 
 // HasPromptCache reports whether the deployment bills cache reads at their own price.

@@ -307,6 +307,39 @@ func TestEffectivePricesFallBack(t *testing.T) {
 	}
 }
 
+func TestLongContextTierAppliesAboveItsThreshold(t *testing.T) {
+	c := mustLoad(t)
+	ovs, err := ParseOverrides([]byte(`
+- id: gpt-4o
+  deployments:
+    - {provider: openai, long_context: {above: 100000, input: 5.00, output: 20.00}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := c.Merge(ovs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := merged.mustModel(t, "gpt-4o").Default().Prices
+	if got := p.At(100_000); got.Input != 2_500_000_000 || got.Output != 10_000_000_000 {
+		t.Errorf("at the threshold: %+v, want base prices", got)
+	}
+	got := p.At(100_001)
+	if got.Input != 5_000_000_000 || got.Output != 20_000_000_000 || got.CachedInput != 1_250_000_000 {
+		t.Errorf("above the threshold: %+v, want tier input/output and base cached price", got)
+	}
+}
+
+func (c *Catalog) mustModel(t *testing.T, name string) *Model {
+	t.Helper()
+	m, ok := c.Lookup(name)
+	if !ok {
+		t.Fatalf("no model %s", name)
+	}
+	return m
+}
+
 func BenchmarkLookup(b *testing.B) {
 	c, err := Load()
 	if err != nil {

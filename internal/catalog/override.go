@@ -87,8 +87,20 @@ type DeploymentOverride struct {
 	Reasoning   *Price `yaml:"reasoning,omitempty"`
 	BatchInput  *Price `yaml:"batch_input,omitempty"`
 	BatchOutput *Price `yaml:"batch_output,omitempty"`
-	Default     bool   `yaml:"default,omitempty"` // make this the model's default deployment
-	Remove      bool   `yaml:"remove,omitempty"`  // drop this deployment
+	// LongContext sets the long-context tier: prices for requests whose prompt exceeds
+	// `above` tokens.
+	LongContext *LongContextOverride `yaml:"long_context,omitempty"`
+	Default     bool                 `yaml:"default,omitempty"` // make this the model's default deployment
+	Remove      bool                 `yaml:"remove,omitempty"`  // drop this deployment
+}
+
+// LongContextOverride sets a long-context price tier; unset prices keep their value.
+type LongContextOverride struct {
+	Above       *int   `yaml:"above,omitempty"`
+	Input       *Price `yaml:"input,omitempty"`
+	CachedInput *Price `yaml:"cached_input,omitempty"`
+	CacheWrite  *Price `yaml:"cache_write,omitempty"`
+	Output      *Price `yaml:"output,omitempty"`
 }
 
 // File is the layout of models.yaml.
@@ -283,6 +295,15 @@ func applyDeployment(m *Model, o DeploymentOverride) error {
 	set(&d.Prices.Reasoning, o.Reasoning)
 	set(&d.Prices.BatchInput, o.BatchInput)
 	set(&d.Prices.BatchOutput, o.BatchOutput)
+	if lc := o.LongContext; lc != nil {
+		if lc.Above != nil {
+			d.Prices.LongContext.Above = *lc.Above
+		}
+		set(&d.Prices.LongContext.Input, lc.Input)
+		set(&d.Prices.LongContext.CachedInput, lc.CachedInput)
+		set(&d.Prices.LongContext.CacheWrite, lc.CacheWrite)
+		set(&d.Prices.LongContext.Output, lc.Output)
+	}
 	if o.Default && i > 0 {
 		dep := m.Deployments[i]
 		m.Deployments = slices.Delete(m.Deployments, i, i+1)
@@ -340,6 +361,9 @@ func (m *Model) validate() error {
 			errs = append(errs, fmt.Errorf("deployment %q: empty model name", d.Provider))
 		}
 		p := d.Prices
+		if p.LongContext.Above < 0 {
+			errs = append(errs, fmt.Errorf("deployment %q: long_context.above must not be negative", d.Provider))
+		}
 		for _, f := range []struct {
 			name string
 			v    money.PerMTok
@@ -347,6 +371,8 @@ func (m *Model) validate() error {
 			{"input", p.Input}, {"cached_input", p.CachedInput}, {"cache_write", p.CacheWrite},
 			{"output", p.Output}, {"reasoning", p.Reasoning},
 			{"batch_input", p.BatchInput}, {"batch_output", p.BatchOutput},
+			{"long_context input", p.LongContext.Input}, {"long_context cached_input", p.LongContext.CachedInput},
+			{"long_context cache_write", p.LongContext.CacheWrite}, {"long_context output", p.LongContext.Output},
 		} {
 			if f.v < 0 {
 				errs = append(errs, fmt.Errorf("deployment %q: negative %s price %s per million tokens", d.Provider, f.name, money.USD(f.v)))

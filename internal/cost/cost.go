@@ -39,10 +39,12 @@ func split(u llm.Usage) tokens {
 	return t
 }
 
-// Of prices u at p. Cache reads are billed at the cached-input price, or as input where
+// Of prices u at p (at its long-context tier when the prompt exceeds its threshold).
+// Cache reads are billed at the cached-input price, or as input where
 // the deployment has no prompt cache; cache writes at the cache-write price, or as input;
 // reasoning tokens at the reasoning price where it differs, else as output.
 func Of(p catalog.Prices, u llm.Usage) Breakdown {
+	p = p.At(u.InputTokens)
 	t := split(u)
 	part := func(n int64, price money.PerMTok) money.USD {
 		var m money.Meter

@@ -162,6 +162,28 @@ func TestCostMatchesHandComputationToTheNanodollar(t *testing.T) {
 			want: Breakdown{Input: 140_000, CachedInput: 25_200, Output: 28_000, Total: 193_200},
 		},
 		{
+			// Claude Sonnet 4.5 above 200k prompt tokens bills the whole request at $6 in,
+			// $0.60 cache read, $22.50 out: 50,000 × 6,000 + 200,000 × 600 + 1,000 × 22,500.
+			name: "anthropic long-context tier applies to the whole request",
+			d:    dep(t, c, "claude-sonnet-4-5", "anthropic"),
+			u:    llm.Usage{InputTokens: 250_000, CachedInputTokens: 200_000, OutputTokens: 1_000},
+			want: Breakdown{Input: 300_000_000, CachedInput: 120_000_000, Output: 22_500_000, Total: 442_500_000},
+		},
+		{
+			// Exactly 200,000 prompt tokens is not above the threshold: base prices.
+			name: "long-context threshold is exclusive",
+			d:    dep(t, c, "claude-sonnet-4-5", "anthropic"),
+			u:    llm.Usage{InputTokens: 200_000, OutputTokens: 1_000},
+			want: Breakdown{Input: 600_000_000, Output: 15_000_000, Total: 615_000_000},
+		},
+		{
+			// Gemini 2.5 Pro above 200k: $2.50 in, $15 out and thoughts.
+			name: "gemini long-context tier prices thoughts at the tier's output price",
+			d:    dep(t, c, "gemini-2.5-pro", "gemini"),
+			u:    llm.Usage{InputTokens: 300_000, OutputTokens: 2_000, ReasoningTokens: 1_500},
+			want: Breakdown{Input: 750_000_000, Output: 7_500_000, Reasoning: 22_500_000, Total: 780_000_000},
+		},
+		{
 			name: "estimated usage is flagged",
 			d:    dep(t, c, "llama-3.3-70b", "groq"),
 			u:    llm.Usage{InputTokens: 1_000, OutputTokens: 200, Estimated: true},

@@ -295,7 +295,8 @@ func render(s *sources) ([]byte, error) {
 # prompt tokens read from the provider's prompt cache (absent: no prompt cache, billed as
 # input); cache_write: prompt tokens written to the cache (Anthropic; absent: billed as
 # input); output: completion tokens; reasoning: reasoning tokens where billed apart from
-# output (absent: at the output price); batch_*: the provider's batch API.
+# output (absent: at the output price); batch_*: the provider's batch API; long_context:
+# the prices of a whole request whose prompt exceeds "above" input tokens.
 # The first deployment of a model is its default, the one counterfactual costs are
 # priced at: the vendor's own API, else Together AI for open-weight models it serves.
 #
@@ -468,6 +469,25 @@ func deploymentLine(provider, name string, m map[string]any) (string, error) {
 	}
 	opt("batch_input", price(m, "input_cost_per_token_batches"))
 	opt("batch_output", price(m, "output_cost_per_token_batches"))
+	for _, tier := range []string{"128k", "200k", "272k"} {
+		suffix := "_above_" + tier + "_tokens"
+		in := price(m, "input_cost_per_token"+suffix)
+		if in == "" {
+			continue
+		}
+		above, _ := strconv.Atoi(strings.TrimSuffix(tier, "k"))
+		lc := []string{fmt.Sprintf("above: %d", above*1000), "input: " + in}
+		if v := price(m, "cache_read_input_token_cost"+suffix); v != "" {
+			lc = append(lc, "cached_input: "+v)
+		}
+		if v := price(m, "cache_creation_input_token_cost"+suffix); v != "" {
+			lc = append(lc, "cache_write: "+v)
+		}
+		if v := price(m, "output_cost_per_token"+suffix); v != "" {
+			lc = append(lc, "output: "+v)
+		}
+		fields = append(fields, "long_context: {"+strings.Join(lc, ", ")+"}")
+	}
 	return "{" + strings.Join(fields, ", ") + "}", nil
 }
 
