@@ -276,11 +276,40 @@ func TestMergeRejectsInvalidOverridesWithClearErrors(t *testing.T) {
 }
 
 func TestParseRejectsUnknownFieldsAndBadPrices(t *testing.T) {
-	if _, err := ParseOverrides([]byte("- id: gpt-4o\n  pricez: 1\n")); err == nil || !strings.Contains(err.Error(), "pricez") {
+	if _, err := ParseOverrides([]byte("- id: gpt-4o\n  pricez: 1\n")); err == nil || !strings.Contains(err.Error(), `line 2: unknown field "pricez"`) {
 		t.Errorf("unknown field: err = %v", err)
+	}
+	if _, err := ParseOverrides([]byte("- id: gpt-4o\n  deployments:\n    - {provider: openai, inptu: 1}\n")); err == nil || !strings.Contains(err.Error(), `line 3: unknown field "inptu"`) {
+		t.Errorf("unknown nested field: err = %v", err)
 	}
 	if _, err := ParseOverrides([]byte("- id: gpt-4o\n  deployments: [{provider: openai, input: cheap}]\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("bad price: err = %v", err)
+	}
+}
+
+func TestMergeErrorsNameTheOverridesLine(t *testing.T) {
+	c := mustLoad(t)
+	ovs, err := ParseOverrides([]byte(`
+- id: gpt-4o
+  deployments: [{provider: openai, input: 1}]
+- id: gpt-4o-mini
+  deployments: [{provider: openai, output: -0.5}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Merge(ovs...)
+	if err == nil || !strings.Contains(err.Error(), `line 4: model "gpt-4o-mini": deployment "openai": negative output price`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDecodeOverridesAcceptsAnEmptyNode(t *testing.T) {
+	if o, err := DecodeOverrides(nil); o != nil || err != nil {
+		t.Errorf("nil node: %v, %v", o, err)
+	}
+	if _, err := ParseOverrides([]byte("id: gpt-4o\n")); err == nil || !strings.Contains(err.Error(), "must be a list") {
+		t.Errorf("mapping instead of list: err = %v", err)
 	}
 }
 

@@ -1,10 +1,9 @@
 package catalog
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -66,6 +65,9 @@ type Override struct {
 	Deprecated      *string              `yaml:"deprecated,omitempty"`  // retirement date YYYY-MM-DD ("" clears it)
 	Deployments     []DeploymentOverride `yaml:"deployments,omitempty"` // matched by provider
 	Remove          bool                 `yaml:"remove,omitempty"`      // drop the model
+
+	// Line is where the override was written (set by DecodeOverrides), for errors.
+	Line int `yaml:"-"`
 }
 
 // QualityOverride sets a model's quality score in [0,1].
@@ -112,29 +114,107 @@ type File struct {
 
 // Parse builds a catalog from a models.yaml document.
 func Parse(data []byte) (*Catalog, error) {
-	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
 		return nil, fmt.Errorf("parse catalog: %w", err)
 	}
-	empty := &Catalog{asOf: f.AsOf, sources: f.Sources, byName: map[string]*Model{}}
-	c, err := empty.Merge(f.Models...)
-	if err != nil {
-		return nil, err
+	var f File
+	if len(n.Content) == 1 {
+		if err := checkKeys(n.Content[0], reflect.TypeOf(f)); err != nil {
+			return nil, fmt.Errorf("parse catalog: %w", err)
+		}
+		if err := n.Content[0].Decode(&f); err != nil {
+			return nil, fmt.Errorf("parse catalog: %w", err)
+		}
+		for i := 0; i+1 < len(n.Content[0].Content); i += 2 {
+			if n.Content[0].Content[i].Value == "models" {
+				for j, item := range n.Content[0].Content[i+1].Content {
+					f.Models[j].Line = item.Line
+				}
+			}
+		}
 	}
-	return c, nil
+	empty := &Catalog{asOf: f.AsOf, sources: f.Sources, byName: map[string]*Model{}}
+	return empty.Merge(f.Models...)
 }
 
 // ParseOverrides decodes a YAML list of overrides, rejecting unknown fields.
 func ParseOverrides(data []byte) ([]Override, error) {
-	var o []Override
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&o); err != nil && !errors.Is(err, io.EOF) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
 		return nil, fmt.Errorf("parse model overrides: %w", err)
 	}
-	return o, nil
+	return DecodeOverrides(&n)
+}
+
+// DecodeOverrides decodes the `models:` node of a configuration file: a list of
+// overrides. Unknown fields are rejected and errors name the line, and each override
+// remembers its line so that Merge's errors name it too. A nil or empty node is no
+// overrides.
+func DecodeOverrides(n *yaml.Node) ([]Override, error) {
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("line %d: models must be a list of model overrides", n.Line)
+	}
+	if err := checkKeys(n, reflect.TypeOf([]Override{})); err != nil {
+		return nil, err
+	}
+	var out []Override
+	if err := n.Decode(&out); err != nil {
+		return nil, fmt.Errorf("model overrides: %w", err)
+	}
+	for i, item := range n.Content {
+		out[i].Line = item.Line
+	}
+	return out, nil
+}
+
+// checkKeys rejects mapping keys that name no yaml-tagged field of t, recursively,
+// because yaml.Node.Decode has no strict mode.
+func checkKeys(n *yaml.Node, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+		if n.Kind == yaml.SequenceNode {
+			for _, c := range n.Content {
+				if err := checkKeys(c, t); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			fields[name] = f.Type
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			names := make([]string, 0, len(fields))
+			for name := range fields {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("line %d: unknown field %q (want one of %s)", k.Line, k.Value, strings.Join(names, ", "))
+		}
+		if err := checkKeys(v, ft); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Merge returns a new catalog with the overrides applied in order; c is unchanged. The
@@ -145,16 +225,17 @@ func (c *Catalog) Merge(overrides ...Override) (*Catalog, error) {
 		models = append(models, cloneModel(m))
 	}
 	var errs []error
+	lines := map[*Model]int{} // where each model was last overridden, for errors
 	for i, o := range overrides {
 		id := strings.TrimSpace(o.ID)
 		if id == "" {
-			errs = append(errs, fmt.Errorf("model override #%d: missing id", i+1))
+			errs = append(errs, fmt.Errorf("%smodel override #%d: missing id", at(o.Line), i+1))
 			continue
 		}
 		idx := slices.IndexFunc(models, func(m *Model) bool { return m.matches(id) })
 		if o.Remove {
 			if idx < 0 {
-				errs = append(errs, fmt.Errorf("model %q: cannot remove: not in the catalog", id))
+				errs = append(errs, fmt.Errorf("%smodel %q: cannot remove: not in the catalog", at(o.Line), id))
 				continue
 			}
 			models = slices.Delete(models, idx, idx+1)
@@ -168,8 +249,11 @@ func (c *Catalog) Merge(overrides ...Override) (*Catalog, error) {
 		} else {
 			m = models[idx]
 		}
+		if o.Line > 0 {
+			lines[m] = o.Line
+		}
 		if err := apply(m, o, isNew); err != nil {
-			errs = append(errs, fmt.Errorf("model %q: %w", id, err))
+			errs = append(errs, fmt.Errorf("%smodel %q: %w", at(o.Line), id, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -177,10 +261,17 @@ func (c *Catalog) Merge(overrides ...Override) (*Catalog, error) {
 	}
 	sort.Slice(models, func(i, j int) bool { return models[i].ID < models[j].ID })
 	out := &Catalog{asOf: c.asOf, sources: slices.Clone(c.sources), models: models, byName: make(map[string]*Model, 2*len(models))}
-	if err := out.index(); err != nil {
+	if err := out.index(lines); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+func at(line int) string {
+	if line > 0 {
+		return fmt.Sprintf("line %d: ", line)
+	}
+	return ""
 }
 
 func (m *Model) matches(name string) bool {
@@ -313,16 +404,16 @@ func applyDeployment(m *Model, o DeploymentOverride) error {
 }
 
 // index validates every model and builds the name index; all problems are reported.
-func (c *Catalog) index() error {
+func (c *Catalog) index(lines map[*Model]int) error {
 	var errs []error
 	for _, m := range c.models {
 		if err := m.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("model %q: %w", m.ID, err))
+			errs = append(errs, fmt.Errorf("%smodel %q: %w", at(lines[m]), m.ID, err))
 		}
 		for _, name := range append([]string{m.ID}, m.Aliases...) {
 			key := strings.ToLower(name)
 			if other, dup := c.byName[key]; dup && other != m {
-				errs = append(errs, fmt.Errorf("model %q: name %q is already used by model %q", m.ID, name, other.ID))
+				errs = append(errs, fmt.Errorf("%smodel %q: name %q is already used by model %q", at(lines[m]), m.ID, name, other.ID))
 				continue
 			}
 			c.byName[key] = m
