@@ -10,6 +10,7 @@ package catalog
 import (
 	_ "embed"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -136,6 +137,23 @@ type Deployment struct {
 	Provider string // provider key: "openai", "anthropic", "gemini", "groq", "together", ...
 	Name     string // the model name the provider's API expects
 	Prices   Prices
+}
+
+// ReferenceElo is the LMArena (2025-08-06 text leaderboard) rating the quality scale is
+// centred on: a model of this rating, about GPT-4o-2024-08-06, scores 0.5.
+const ReferenceElo = 1300.0
+
+// QualityFromElo maps an Arena rating on the 2025-08-06 scale to the catalog's quality
+// scale: the Elo probability that a human prefers the model's answer to that of a model
+// rated ReferenceElo, rounded to three decimals. Use it to put models outside the
+// catalog (in training data, say) on the same scale.
+func QualityFromElo(elo float64) float64 {
+	return math.Round(1000/(1+math.Pow(10, (ReferenceElo-elo)/400))) / 1000
+}
+
+// EloFromQuality inverts QualityFromElo (up to its rounding) for q in (0,1).
+func EloFromQuality(q float64) float64 {
+	return ReferenceElo - 400*math.Log10(1/q-1)
 }
 
 // Quality is a model's general quality on one scale in [0,1] and where it came from.

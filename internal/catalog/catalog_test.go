@@ -369,6 +369,18 @@ func (c *Catalog) mustModel(t *testing.T, name string) *Model {
 	return m
 }
 
+func TestQualityFromEloRoundTrips(t *testing.T) {
+	if QualityFromElo(ReferenceElo) != 0.5 {
+		t.Errorf("reference scores %v", QualityFromElo(ReferenceElo))
+	}
+	for _, elo := range []float64{1100, 1266, 1400, 1650} {
+		q := QualityFromElo(elo)
+		if back := EloFromQuality(q); back < elo-3 || back > elo+3 {
+			t.Errorf("Elo %v → %v → %v", elo, q, back)
+		}
+	}
+}
+
 func BenchmarkLookup(b *testing.B) {
 	c, err := Load()
 	if err != nil {

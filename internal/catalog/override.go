@@ -40,19 +40,20 @@ func (p *Price) perMTok() money.PerMTok { return money.PerMTok(*p) }
 
 // Override adds a model or changes an existing one (found by ID or alias). Unset fields
 // keep their current value; set ones replace it. It is the shape of one entry of the
-// embedded models.yaml and of the `models:` list in a user's configuration, e.g.
+// embedded models.yaml and of the models list in a user's configuration, e.g.
 //
-//   - id: gpt-4o                      # negotiated price on an existing model
-//     deployments:
-//   - {provider: openai, input: 2.00, output: 8.00}
-//   - id: acme-llama-70b              # a private deployment
-//     family: llama-3
-//     context_window: 131072
-//     max_output_tokens: 8192
-//     capabilities: [tools, streaming]
-//     quality: {score: 0.62, source: "internal eval"}
-//     deployments:
-//   - {provider: acme, name: llama70b, input: 0.30, output: 0.30}
+//	models:
+//	  - id: gpt-4o                   # negotiated price on an existing model
+//	    deployments:
+//	      - {provider: openai, input: 2.00, output: 8.00}
+//	  - id: acme-llama-70b           # a private deployment
+//	    family: llama-3
+//	    context_window: 131072
+//	    max_output_tokens: 8192
+//	    capabilities: [tools, streaming]
+//	    quality: {score: 0.62, source: "internal eval"}
+//	    deployments:
+//	      - {provider: acme, name: llama70b, input: 0.30, output: 0.30}
 type Override struct {
 	ID              string               `yaml:"id"`
 	Aliases         []string             `yaml:"aliases,omitempty"` // added to existing aliases

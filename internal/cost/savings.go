@@ -50,14 +50,23 @@ func Counterfactual(baseline *catalog.Model, u llm.Usage) (money.USD, bool) {
 // Served computes the savings of a request served upstream by deployment d of model
 // served (d nil means served's default deployment), against baseline. When the baseline
 // is unknown the request saved nothing: Baseline equals Actual.
+//
+// A nil served model (a deployment outside the catalog) attributes everything to
+// routing; with neither served nor d there is nothing to price and Savings is zero.
 func Served(baseline, served *catalog.Model, d *catalog.Deployment, u llm.Usage) Savings {
 	if d == nil {
+		if served == nil || len(served.Deployments) == 0 {
+			return Savings{}
+		}
 		d = served.Default()
 	}
 	actual := Total(d.Prices, u)
 	base, ok := Counterfactual(baseline, u)
 	if !ok {
 		return Savings{Baseline: actual, Actual: actual}
+	}
+	if served == nil || len(served.Deployments) == 0 {
+		return Savings{Baseline: base, Actual: actual, Saved: base - actual, Cause: CauseRouting, Routing: base - actual}
 	}
 	s := Savings{Baseline: base, Actual: actual, Saved: base - actual}
 	atDefault := actual

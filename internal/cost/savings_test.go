@@ -73,6 +73,21 @@ func TestSavingsAreAttributedToTheirCause(t *testing.T) {
 	}
 }
 
+func TestServedByADeploymentOutsideTheCatalog(t *testing.T) {
+	c := load(t)
+	gpt4o := model(t, c, "gpt-4o")
+	private := &catalog.Deployment{Provider: "acme", Name: "l70", Prices: catalog.Prices{Input: 100_000_000, Output: 100_000_000}}
+	u := llm.Usage{InputTokens: 1_000, OutputTokens: 200}
+	// gpt-4o 4,500,000 n$; the private deployment 1,200 × 100.
+	want := Savings{Baseline: 4_500_000, Actual: 120_000, Saved: 4_380_000, Cause: CauseRouting, Routing: 4_380_000}
+	if got := Served(gpt4o, nil, private, u); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if got := Served(gpt4o, nil, nil, u); got != (Savings{}) {
+		t.Errorf("nothing to price: got %+v", got)
+	}
+}
+
 func TestCacheHitSavesTheBaselineLessTheLookup(t *testing.T) {
 	c := load(t)
 	haiku, sonnet := model(t, c, "claude-3-5-haiku-latest"), model(t, c, "claude-sonnet-4-5")

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,11 +26,13 @@ import (
 
 const asOf = "2026-08-01"
 
-// Quality scale: a model's quality is the probability that a human prefers its answer
-// to that of a reference model rated eloRef on the LMArena text leaderboard of
-// 2025-08-06 (about GPT-4o-2024-08-06), by the Elo formula. It is in (0,1), monotone in
-// the rating, and does not saturate for models rated above every anchor.
-const eloRef = 1300.0
+// Quality scale: catalog.QualityFromElo, the probability that a human prefers a
+// model's answer to that of a reference model rated catalog.ReferenceElo on the LMArena
+// text leaderboard of 2025-08-06, by the Elo formula. It is in (0,1), monotone in the
+// rating, and does not saturate for models rated above every anchor.
+const eloRef = catalog.ReferenceElo
+
+func score(elo float64) float64 { return catalog.QualityFromElo(elo) }
 
 func main() {
 	data := flag.String("data", "/work/shared/data/catalog", "directory of the source files")
@@ -181,10 +182,6 @@ func fitLine(xs, ys []float64) fit {
 }
 
 func (f fit) at(x float64) float64 { return f.a + f.b*x }
-
-func score(elo float64) float64 {
-	return math.Round(1000/(1+math.Pow(10, (eloRef-elo)/400))) / 1000
-}
 
 type quality struct {
 	score     float64
