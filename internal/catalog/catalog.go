@@ -237,6 +237,9 @@ func (c *Catalog) Models() []*Model { return slices.Clone(c.models) }
 
 // Lookup finds a model by ID or alias, ignoring case.
 func (c *Catalog) Lookup(name string) (*Model, bool) {
+	if m, ok := c.byName[name]; ok { // the usual case: already lower-case, no spaces
+		return m, true
+	}
 	m, ok := c.byName[strings.ToLower(strings.TrimSpace(name))]
 	return m, ok
 }
