@@ -1,0 +1,195 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// TrainConfig says how to train the predictor. The zero value is not useful; start
+// from DefaultTrainConfig.
+type TrainConfig struct {
+	Weak, Strong string
+	Features     []string // dense features to use
+	FormatBlocks bool
+	HashDim      int
+	L2Dense      float64
+	L2Hash       float64
+	Iters        int
+	LearnRate    float64
+	// GroupWeight multiplies the weight of every prompt outside MMLU, so that GSM8K's
+	// 641 questions are not drowned by MMLU's 6,704.
+	GroupWeight float64
+	Folds       int  // grouped cross-validation folds for calibration and the report
+	AllData     bool // train on all of the data instead of the training half
+}
+
+// DefaultTrainConfig is the configuration the shipped weights were trained with,
+// chosen by grouped 5-fold cross-validation on the training half (docs/router.md).
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{
+		Weak:         "mixtral-8x7b-instruct",
+		Strong:       "gpt-4-1106-preview",
+		Features:     []string{"log_words", "log_stem_words", "log_sentences"},
+		FormatBlocks: true,
+		HashDim:      4096,
+		L2Dense:      1e-3,
+		L2Hash:       1e-3,
+		Iters:        300,
+		LearnRate:    0.05,
+		GroupWeight:  5,
+		Folds:        5,
+	}
+}
+
+// TrainReport is what training measured.
+type TrainReport struct {
+	TrainN, HeldoutN int
+	CV               []Metrics // out-of-fold, within the training data
+	Heldout          []Metrics // the held-out half (empty with AllData)
+}
+
+type labelled struct {
+	o      *Outcome
+	x      vec
+	y, w   float64
+	weak   float64
+	strong float64
+}
+
+// Train fits the predictor on outcomes (the format of outcomes-dev.jsonl) and returns
+// weights ready to be written as weights.json. It is deterministic: full-batch
+// optimisation, folds and the split fixed by subject names and prompt ids.
+func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (*Weights, *TrainReport, error) {
+	mask, err := featureMask(cfg.Features)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []labelled
+	for i := range outs {
+		o := &outs[i]
+		w, s, err := pairScores(o, cfg.Weak, cfg.Strong)
+		if err != nil {
+			return nil, nil, fmt.Errorf("train router: %w", err)
+		}
+		var buf []float32
+		l := labelled{o: o, x: featurize(Prompt{Text: o.Prompt, Turns: 1}, mask, cfg.FormatBlocks, cfg.HashDim, nil, buf),
+			weak: w, strong: s, w: 1}
+		if s > w {
+			l.y = 1
+		}
+		if o.Group() != "mmlu" {
+			l.w = cfg.GroupWeight
+		}
+		all = append(all, l)
+	}
+	var train, held []labelled
+	half := HalfSplit(outs)
+	for i, l := range all {
+		if cfg.AllData || half[i] {
+			train = append(train, l)
+		} else {
+			held = append(held, l)
+		}
+	}
+	if len(train) == 0 {
+		return nil, nil, fmt.Errorf("train router: no training prompts")
+	}
+	fc := fitConfig{HashDim: cfg.HashDim, L2Dense: cfg.L2Dense, L2Hash: cfg.L2Hash, Iters: cfg.Iters, LearnRate: cfg.LearnRate}
+	rep := &TrainReport{TrainN: len(train), HeldoutN: len(held)}
+
+	// Out-of-fold scores on the training data: for the calibration (a model's scores
+	// on its own training prompts are over-confident) and for the honest CV report.
+	trainOuts := make([]Outcome, len(train))
+	for i, l := range train {
+		trainOuts[i] = *l.o
+	}
+	folds := assignFolds(trainOuts, cfg.Folds)
+	oof := make([]float64, len(train))
+	for f := 0; f < cfg.Folds; f++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		var xs []vec
+		var ys, ws []float64
+		for i, l := range train {
+			if folds[i] != f {
+				xs, ys, ws = append(xs, l.x), append(ys, l.y), append(ws, l.w)
+			}
+		}
+		m := fitLinear(xs, ys, ws, fc)
+		for i, l := range train {
+			if folds[i] == f {
+				oof[i] = m.logit(l.x)
+			}
+		}
+	}
+	rep.CV = measureGroups(train, oof)
+	ys := make([]float64, len(train))
+	ws := make([]float64, len(train))
+	xs := make([]vec, len(train))
+	for i, l := range train {
+		xs[i], ys[i], ws[i] = l.x, l.y, l.w
+	}
+	// Calibrate on unweighted prompts: the probability should hold for traffic, not
+	// for the re-weighted training mix.
+	ones := make([]float64, len(train))
+	for i := range ones {
+		ones[i] = 1
+	}
+	calib := fitIsotonic(oof, ys, ones, 50)
+
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	model := fitLinear(xs, ys, ws, fc)
+	if len(held) > 0 {
+		hs := make([]float64, len(held))
+		for i, l := range held {
+			hs[i] = model.logit(l.x)
+		}
+		rep.Heldout = measureGroups(held, hs)
+	}
+	w := &Weights{
+		Version:      1,
+		Weak:         cfg.Weak,
+		Strong:       cfg.Strong,
+		Features:     cfg.Features,
+		FormatBlocks: cfg.FormatBlocks,
+		Model:        *model,
+		Calibration:  calib,
+		Gap:          gap,
+		Heldout:      rep.Heldout,
+		CV:           rep.CV,
+	}
+	if _, err := newPredictor(*w); err != nil {
+		return nil, nil, fmt.Errorf("train router: %w", err)
+	}
+	return w, rep, nil
+}
+
+func measureGroups(ls []labelled, scores []float64) []Metrics {
+	groups := map[string][]Scored{}
+	for i, l := range ls {
+		g := l.o.Group()
+		groups[g] = append(groups[g], Scored{Score: scores[i], Weak: l.weak, Strong: l.strong})
+	}
+	return measureAll(groups)
+}
+
+func measureAll(groups map[string][]Scored) []Metrics {
+	names := make([]string, 0, len(groups))
+	for g := range groups {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	out := make([]Metrics, 0, len(names))
+	for _, g := range names {
+		m := Measure(g, groups[g])
+		if !math.IsNaN(m.APGR) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
