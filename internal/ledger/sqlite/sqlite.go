@@ -1,0 +1,152 @@
+// Package sqlite is the default ledger store: one SQLite file (pure Go,
+// modernc.org/sqlite) in WAL mode in the gateway's data directory.
+//
+// Writes go through a single connection, one transaction per batch with prepared
+// statements; readers use their own connections, which WAL lets run beside the
+// writer. synchronous=NORMAL means a committed batch survives a process crash
+// (kill -9) but may be lost on power failure or an OS crash before the next WAL
+// checkpoint.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/arbiterhq/arbiter/internal/ledger"
+	"github.com/arbiterhq/arbiter/internal/ledger/internal/sqlq"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// FileName is the ledger's file inside a data directory.
+const FileName = "ledger.db"
+
+// Store is a ledger.Store on SQLite.
+type Store struct {
+	sqlq.Reader
+	w       *sql.DB // the one writer connection
+	insert  *sql.Stmt
+	upserts []*sql.Stmt
+	rollups []sqlq.Rollup
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the ledger in dir/ledger.db and migrates it.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("ledger data directory: %w", err)
+	}
+	return OpenFile(ctx, filepath.Join(dir, FileName))
+}
+
+func dsn(path string, pragmas ...string) string {
+	q := url.Values{}
+	for _, p := range append([]string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)",
+		"temp_store(MEMORY)"}, pragmas...) {
+		q.Add("_pragma", p)
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// OpenFile opens the ledger in a given SQLite file.
+func OpenFile(ctx context.Context, path string) (*Store, error) {
+	w, err := sql.Open("sqlite", dsn(path, "cache_size(-65536)")+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	s := &Store{w: w}
+	if err := s.init(ctx, path); err != nil {
+		w.Close()
+		if s.DB != nil {
+			s.DB.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context, path string) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	if err := sqlq.Migrate(ctx, s.w, sqlq.SQLite); err != nil {
+		return fmt.Errorf("ledger %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, "cache_size(-32768)", "query_only(1)"))
+	if err != nil {
+		return fmt.Errorf("open ledger reader %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s.Reader = sqlq.Reader{DB: r, Dialect: sqlq.SQLite}
+	if s.insert, err = s.w.PrepareContext(ctx, sqlq.InsertSQL(sqlq.SQLite)); err != nil {
+		return fmt.Errorf("prepare ledger insert: %w", err)
+	}
+	for _, ru := range sqlq.Rollups() {
+		st, err := s.w.PrepareContext(ctx, sqlq.UpsertSQL(sqlq.SQLite, ru))
+		if err != nil {
+			return fmt.Errorf("prepare %s upsert: %w", ru.Table, err)
+		}
+		s.upserts = append(s.upserts, st)
+		s.rollups = append(s.rollups, ru)
+	}
+	return nil
+}
+
+// Insert writes records and their rollups in one transaction.
+func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	norm := make([]ledger.Record, len(recs))
+	copy(norm, recs)
+	for i := range norm {
+		norm[i].Normalize()
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("ledger insert: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	ins := tx.StmtContext(ctx, s.insert)
+	for i := range norm {
+		if _, err := ins.ExecContext(ctx, sqlq.RawValues(&norm[i])...); err != nil {
+			return fmt.Errorf("ledger insert %s: %w", norm[i].RequestID, err)
+		}
+	}
+	for i, rows := range sqlq.ComputeRollups(norm) {
+		up := tx.StmtContext(ctx, s.upserts[i])
+		for _, args := range rows.Args {
+			if _, err := up.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("ledger insert: update %s: %w", rows.Rollup.Table, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("ledger insert: commit: %w", err)
+	}
+	return nil
+}
+
+// Close closes the store after letting SQLite refresh its planner statistics.
+func (s *Store) Close() error {
+	_, _ = s.w.Exec("PRAGMA optimize")
+	var errs []error
+	for _, st := range append(s.upserts, s.insert) {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	errs = append(errs, s.DB.Close(), s.w.Close())
+	return errors.Join(errs...)
+}
