@@ -1,0 +1,240 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/arbiterhq/arbiter/internal/llm"
+)
+
+// redisClient connects to the test Redis (ARBITER_TEST_REDIS_ADDR, default
+// 127.0.0.1:6379). It skips only when ARBITER_TEST_NO_SERVICES=1 and fails loudly if
+// Redis is unreachable otherwise.
+func redisClient(t testing.TB) *redis.Client {
+	t.Helper()
+	if os.Getenv("ARBITER_TEST_NO_SERVICES") == "1" {
+		t.Skip("ARBITER_TEST_NO_SERVICES=1: no Redis")
+	}
+	addr := os.Getenv("ARBITER_TEST_REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		t.Fatalf("Redis at %s unreachable (set ARBITER_TEST_NO_SERVICES=1 to skip): %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// testPrefix is a key prefix no other test uses; every key under it is deleted when
+// the test ends.
+func testPrefix(t testing.TB, c *redis.Client) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := strings.NewReplacer("/", ".", " ", "_").Replace(t.Name())
+	p := "arbiter-test:" + name + ":" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, globEscape(p)+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			c.Unlink(ctx, keys...)
+		}
+	})
+	return p
+}
+
+func TestRedisStore(t *testing.T) {
+	c := redisClient(t)
+	testStoreContract(t, func(t *testing.T, clock *fakeClock) Store {
+		return NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c), Now: clock.Now})
+	})
+}
+
+func TestTieredStore(t *testing.T) {
+	c := redisClient(t)
+	testStoreContract(t, func(t *testing.T, clock *fakeClock) Store {
+		back := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c), Now: clock.Now})
+		front := NewMemory(MemoryOptions{MaxBytes: 16 << 20, Now: clock.Now})
+		return NewTiered(front, back, TieredOptions{FrontTTL: time.Hour, Now: clock.Now})
+	})
+}
+
+func TestTwoReplicasSharingRedisServeEachOthersEntries(t *testing.T) {
+	ctx := context.Background()
+	c1 := redisClient(t)
+	c2 := redisClient(t) // a second connection pool, as another replica would have
+	prefix := testPrefix(t, c1)
+	replica := func(c *redis.Client) Store {
+		return NewTiered(NewMemory(MemoryOptions{MaxBytes: 16 << 20}),
+			NewRedis(RedisOptions{Client: c, Prefix: prefix}), TieredOptions{})
+	}
+	a, b := replica(c1), replica(c2)
+
+	req := &llm.Request{Model: "gpt-4o-mini", Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "What is the capital of France?")}}
+	k, _ := KeyFor("tenant-a", req)
+	if _, ok, _ := b.Get(ctx, k); ok {
+		t.Fatal("hit before anything was stored")
+	}
+	in := entryFor("Paris.")
+	if err := a.Set(ctx, k, in, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := b.Get(ctx, k)
+	if err != nil || !ok {
+		t.Fatalf("replica B missed replica A's entry: %v", err)
+	}
+	if got.Response.Text() != "Paris." || got.Cost != in.Cost || got.Provider != "openai" {
+		t.Fatalf("replica B got %+v", got)
+	}
+	// B now also has it in its front: a second read does not need Redis.
+	if _, ok, _ := b.Get(ctx, k); !ok {
+		t.Fatal("second read missed")
+	}
+	if st := b.Stats(); st.Tiers[0].Hits != 1 || st.Tiers[1].Hits != 1 || st.Hits != 2 {
+		t.Fatalf("replica B stats %+v", st)
+	}
+	// Tenant B asking the same question on either replica gets nothing.
+	kb, _ := KeyFor("tenant-b", req)
+	for _, s := range []Store{a, b} {
+		if _, ok, _ := s.Get(ctx, kb); ok {
+			t.Fatal("tenant B served tenant A's entry")
+		}
+	}
+}
+
+func TestRedisEntriesExpireInRedis(t *testing.T) {
+	ctx := context.Background()
+	c := redisClient(t)
+	s := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c)})
+	k := keyN("t", 1)
+	if err := s.Set(ctx, k, entryFor("x"), 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := c.PTTL(ctx, s.key(k)).Result()
+	if err != nil || ttl <= 0 || ttl > 90*time.Second {
+		t.Fatalf("Redis TTL %v (%v), want in (0, 90s]", ttl, err)
+	}
+	// And Redis really drops it: a 1 ms entry is gone once 1 ms has passed.
+	if err := s.Set(ctx, k, entryFor("x"), time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if n, _ := c.Exists(ctx, s.key(k)).Result(); n != 0 {
+		t.Fatal("key still in Redis after its TTL")
+	}
+}
+
+func TestRedisDeleteNamespaceScansPastOtherKeys(t *testing.T) {
+	ctx := context.Background()
+	c := redisClient(t)
+	prefix := testPrefix(t, c)
+	// A small SCAN COUNT forces many cursor steps; glob characters in the namespace
+	// and prefix must not widen the match.
+	s := NewRedis(RedisOptions{Client: c, Prefix: prefix, ScanCount: 7})
+	for i := 0; i < 120; i++ {
+		_ = s.Set(ctx, keyN("team*", i), entryFor("x"), time.Hour)
+		_ = s.Set(ctx, keyN("team-b", i), entryFor("y"), time.Hour)
+	}
+	n, err := s.DeleteNamespace(ctx, "team*")
+	if err != nil || n != 120 {
+		t.Fatalf("deleted %d (%v), want 120", n, err)
+	}
+	for i := 0; i < 120; i++ {
+		if _, ok, _ := s.Get(ctx, keyN("team-b", i)); !ok {
+			t.Fatalf("team-b's entry %d deleted along with team*", i)
+		}
+	}
+}
+
+func TestRedisCorruptEntryIsAnErrorNotAHit(t *testing.T) {
+	ctx := context.Background()
+	c := redisClient(t)
+	s := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c)})
+	k := keyN("t", 1)
+	c.Set(ctx, s.key(k), "\x01garbage", time.Minute)
+	if _, ok, err := s.Get(ctx, k); ok || err == nil {
+		t.Fatalf("corrupt entry: ok=%v err=%v", ok, err)
+	}
+}
+
+func TestEntryCodecRoundTrips(t *testing.T) {
+	in := &Entry{
+		Response: &llm.Response{
+			ID: "msg_1", Model: "claude-haiku", Created: 1764406800, SystemFingerprint: "fp",
+			Choices: []llm.Choice{
+				{Index: 0, FinishReason: llm.FinishToolCalls, Message: llm.Message{
+					Role:      llm.RoleAssistant,
+					Content:   []llm.Part{{Type: llm.PartText, Text: "Let me check. é😀"}},
+					ToolCalls: []llm.ToolCall{{ID: "toolu_1", Name: "weather", Arguments: `{"city":"Paris"}`}},
+				}},
+				{Index: 1, FinishReason: llm.FinishStop, Message: llm.TextMessage(llm.RoleAssistant, "Second choice")},
+			},
+			Usage: llm.Usage{InputTokens: 100, CachedInputTokens: 40, CacheWriteTokens: 10, OutputTokens: 50, ReasoningTokens: 20, Estimated: true},
+		},
+		Model: "claude-haiku-4-5", Provider: "anthropic", Cost: 123456,
+		Stored:  time.Unix(0, 1764406800123456789),
+		Expires: time.Unix(0, 1764410400123456789),
+	}
+	b := MarshalEntry(in)
+	out, err := UnmarshalEntry(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Stored.Equal(in.Stored) || !out.Expires.Equal(in.Expires) {
+		t.Fatalf("times: %v %v", out.Stored, out.Expires)
+	}
+	out.Stored, out.Expires = in.Stored, in.Expires
+	if !reflect.DeepEqual(out, in) {
+		t.Fatalf("round trip differs:\n%+v\n%+v", out.Response, in.Response)
+	}
+	for i := 0; i < len(b); i++ {
+		if _, err := UnmarshalEntry(string(b[:i])); err == nil {
+			t.Fatalf("truncated to %d bytes: accepted", i)
+		}
+	}
+}
+
+func BenchmarkRedisGetHit(b *testing.B) {
+	ctx := context.Background()
+	c := redisClient(b)
+	s := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(b, c)})
+	k := keyN("tenant-a", 1)
+	if err := s.Set(ctx, k, entryFor(longAnswer(1)), time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := s.Get(ctx, k); !ok || err != nil {
+			b.Fatal("miss", err)
+		}
+	}
+}
+
+func BenchmarkEntryCodec(b *testing.B) {
+	e := entryFor(longAnswer(1))
+	data := string(MarshalEntry(e))
+	b.ReportMetric(float64(len(data)), "bytes/entry")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := UnmarshalEntry(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
