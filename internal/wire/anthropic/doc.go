@@ -1,0 +1,50 @@
+package anthropic
+
+// Translation notes: what this codec reshapes or does not carry.
+//
+// Client → neutral (DecodeRequest):
+//   - system (string or text blocks) becomes one leading RoleSystem message; each
+//     block's cache_control is kept on its part.
+//   - A user turn's tool_result blocks become RoleTool messages (tool_use_id,
+//     is_error, and the tool's name looked up from the earlier tool_use); the turn's
+//     other blocks follow as a user message.
+//   - tool_choice.disable_parallel_tool_use becomes ParallelToolCalls=false.
+//   - metadata.user_id becomes User.
+//   - top_k, thinking, service_tier, container, mcp_servers, context_management,
+//     output_format and any unknown field go to Extra: sent verbatim when the
+//     request goes to Anthropic, dropped for other providers.
+//   - thinking and redacted_thinking blocks in assistant history are dropped (their
+//     signatures only mean something to Anthropic).
+//   - Rejected with invalid_request (400) rather than dropped: document, search_result
+//     and container_upload blocks, server tools (web_search_…, bash_…, …), image
+//     sources other than base64 and url, citations requested on documents.
+//
+// Neutral → Anthropic (EncodeRequest):
+//   - Every system message, wherever it stands, is hoisted into system, in order.
+//   - Tool results are grouped into the next user turn, ahead of its text; turns of
+//     the same role are merged so that roles alternate; empty text parts are dropped.
+//   - max_tokens defaults to WithDefaultMaxTokens (the gateway passes the catalog's
+//     max output) or DefaultMaxTokens.
+//   - temperature is clamped to Anthropic's maximum of 1.
+//   - response_format json_schema / json_object: the classic API has no native
+//     field, so the schema becomes a tool named after it (JSONToolName) and
+//     tool_choice forces it (or "any" when the client also offers real tools);
+//     DecodeResponse / StreamDecoder with WithJSONTool turn that call back into the
+//     answer's JSON text with finish reason stop.
+//   - Not sent (no Anthropic equivalent): seed, presence_penalty, frequency_penalty,
+//     reasoning_effort, metadata other than the user, image detail, tool strict,
+//     Extra from other formats. n > 1 is refused (invalid_request).
+//
+// Responses and streams:
+//   - Only choice 0 is encoded (the format has one).
+//   - Neutral reasoning is not emitted as thinking blocks (a client could not send
+//     them back without a valid signature); upstream thinking is decoded as
+//     EventReasoning in streams and dropped in whole responses.
+//   - stop_sequence (which sequence matched) is not carried: neutral has no field.
+//   - Upstream stop_reason pause_turn maps to stop; model_context_window_exceeded
+//     to length; refusal ↔ content_filter.
+//   - Usage: input_tokens excludes cache reads and writes; neutral InputTokens
+//     includes both, so the codec adds them in and takes them out. server_tool_use
+//     and service_tier usage fields are dropped.
+//   - citations, signature and citations deltas are dropped.
+//   - Mid-stream errors are written as overloaded_error (overload) or api_error.
