@@ -1,0 +1,159 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbiterhq/arbiter/internal/llm"
+	"github.com/arbiterhq/arbiter/internal/sse"
+	wire "github.com/arbiterhq/arbiter/internal/wire/openai"
+)
+
+// drainGrace bounds how long Close waits for the end of a body after [DONE], so that
+// the connection can be reused; a host that keeps the body open longer loses it.
+const drainGrace = 100 * time.Millisecond
+
+// Stream sends a streaming request and returns once the upstream has answered with a
+// success status. The request always asks for usage. Events are decoded one SSE event
+// at a time as Recv is called; nothing is buffered beyond the event being read.
+// Cancelling ctx or calling Close aborts the upstream request at once.
+func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	r := *req
+	r.Stream = true
+	body, err := wire.EncodeRequest(&r)
+	if err != nil {
+		return nil, p.finish(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	resp, err := p.post(sctx, p.chatURL, body, true)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
+		// A host that ignored stream:true answered with a whole response (or an error
+		// object with status 200): serve it as a stream.
+		defer cancel()
+		defer resp.Body.Close()
+		data, err := readAll(resp, maxResponseBytes)
+		if err != nil {
+			return nil, p.transportErr(sctx, "reading response from "+p.name, err)
+		}
+		out, err := wire.DecodeResponse(data)
+		if err != nil {
+			return nil, p.finish(err)
+		}
+		return &llm.SliceStream{Events: llm.Events(out, 0)}, nil
+	}
+	return &stream{
+		p:      p,
+		parent: ctx,
+		ctx:    sctx,
+		cancel: cancel,
+		resp:   resp,
+		rd:     sse.NewReader(resp.Body),
+		dec:    wire.NewStreamDecoder(),
+	}, nil
+}
+
+// stream is an upstream SSE response being decoded. Recv is called by one goroutine;
+// Close may be called from any goroutine, at any time, more than once.
+type stream struct {
+	p      *Provider
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+	resp   *http.Response
+	rd     *sse.Reader
+	dec    *wire.StreamDecoder
+
+	pending []llm.Event
+	err     error // terminal: io.EOF or the failure, returned by every later Recv
+	done    atomic.Bool
+	closed  atomic.Bool
+	once    sync.Once
+}
+
+func (s *stream) Recv() (llm.Event, error) {
+	for {
+		if len(s.pending) > 0 {
+			ev := s.pending[0]
+			s.pending = s.pending[1:]
+			return ev, nil
+		}
+		if s.err != nil {
+			return llm.Event{}, s.err
+		}
+		if s.done.Load() {
+			s.err = io.EOF
+			continue
+		}
+		if s.closed.Load() {
+			s.err = s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
+			continue
+		}
+		ev, err := s.rd.Next()
+		if err == io.EOF {
+			evs, err := s.dec.EndOfStream()
+			if err != nil {
+				s.err = s.p.finish(err)
+				continue
+			}
+			s.pending = evs
+			s.done.Store(true)
+			continue
+		}
+		if err != nil {
+			s.err = s.readErr(err)
+			continue
+		}
+		evs, done, err := s.dec.Decode(ev.Name, ev.Data)
+		if err != nil {
+			s.err = s.p.finish(err)
+			continue
+		}
+		// evs is the decoder's buffer; it is consumed before the next Decode.
+		s.pending = evs
+		if done {
+			s.done.Store(true)
+		}
+	}
+}
+
+// readErr classifies a failure while reading the body.
+func (s *stream) readErr(err error) error {
+	switch {
+	case s.parent.Err() != nil:
+		return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+	case s.closed.Load():
+		return s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before completion", Err: err})
+	case errors.Is(err, sse.ErrTooLarge):
+		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
+	}
+	return s.p.transportErr(s.ctx, "reading stream from "+s.p.name, err)
+}
+
+// Close releases the upstream request. After a complete stream it first lets the body
+// end (briefly) so the connection goes back to the pool; otherwise it aborts the
+// request at once.
+func (s *stream) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		if s.done.Load() {
+			t := time.AfterFunc(drainGrace, s.cancel)
+			_, _ = io.Copy(io.Discard, io.LimitReader(s.resp.Body, 64<<10))
+			t.Stop()
+		}
+		s.cancel()
+		s.resp.Body.Close()
+	})
+	return nil
+}
