@@ -29,6 +29,9 @@ type Deployment struct {
 	// ContextWindow is the model's window in tokens (0 = unknown), used to fail over
 	// to a larger one on context_length_exceeded.
 	ContextWindow int
+	// DefaultMaxTokens is sent when the request sets no max_tokens, for providers
+	// that require one (Anthropic); 0 leaves the request alone.
+	DefaultMaxTokens int
 }
 
 // Plan is the ordered list of deployments to try.
@@ -406,6 +409,10 @@ type attemptResult struct {
 func (e *Executor) attempt(ctx context.Context, d *Deployment, req *llm.Request, streaming bool) (attemptResult, error) {
 	r := req.Clone()
 	r.Model = d.UpstreamModel
+	if r.MaxTokens == nil && d.DefaultMaxTokens > 0 {
+		n := d.DefaultMaxTokens
+		r.MaxTokens = &n
+	}
 	start := e.now()
 	actx, cancel := context.WithCancel(ctx)
 	var timedOut atomic.Bool
