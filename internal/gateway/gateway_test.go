@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiterhq/arbiter/internal/cache"
 	"github.com/arbiterhq/arbiter/internal/catalog"
 	"github.com/arbiterhq/arbiter/internal/deployment"
 	"github.com/arbiterhq/arbiter/internal/executor"
 	"github.com/arbiterhq/arbiter/internal/ledger"
 	"github.com/arbiterhq/arbiter/internal/llm"
-	"github.com/arbiterhq/arbiter/internal/cache"
 	"github.com/arbiterhq/arbiter/internal/tenant"
 )
 
