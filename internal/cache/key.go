@@ -382,6 +382,9 @@ func (e *keyEncoder) tagFloat(tag byte, v float64) {
 // json writes tag, then the canonical form of raw behind a fixed-width length that is
 // patched once the form is known.
 func (e *keyEncoder) json(tag byte, raw []byte) error {
+	if e.p.spans == nil {
+		e.p.spans = make([]jsonMember, 0, 32) // one allocation instead of growth steps
+	}
 	e.buf = append(e.buf, tag, 0, 0, 0, 0)
 	at := len(e.buf)
 	var err error

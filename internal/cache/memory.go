@@ -182,6 +182,19 @@ func (m *Memory) DeleteNamespace(ctx context.Context, ns string) (int, error) {
 	return total, nil
 }
 
+// Purge drops every entry.
+func (m *Memory) Purge() {
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		clear(s.items)
+		clear(s.byExpiry)
+		s.byExpiry = s.byExpiry[:0]
+		s.head, s.tail, s.bytes = nil, nil, 0
+		s.mu.Unlock()
+	}
+}
+
 // Stats sums the shards' counters.
 func (m *Memory) Stats() Stats {
 	st := Stats{Store: "memory", MaxBytes: m.max}

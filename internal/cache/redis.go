@@ -117,7 +117,70 @@ func (r *Redis) Delete(ctx context.Context, k Key) (bool, error) {
 		r.errs.Add(1)
 		return false, fmt.Errorf("cache: redis unlink: %w", err)
 	}
+	r.publish(ctx, invalidateKey+k.String())
 	return n > 0, nil
+}
+
+// Invalidation messages, published on <prefix>invalidate when entries are deleted, so
+// that replicas drop them from their in-memory fronts at once (Tiered.Run).
+const (
+	invalidateKey       = "k "
+	invalidateNamespace = "n "
+)
+
+func (r *Redis) channel() string { return r.prefix + "invalidate" }
+
+func (r *Redis) publish(ctx context.Context, msg string) {
+	if err := r.c.Publish(ctx, r.channel(), msg).Err(); err != nil {
+		r.errs.Add(1) // the fronts catch up within their FrontTTL
+	}
+}
+
+// WatchInvalidations calls onKey or onNamespace for every deletion any replica makes,
+// until ctx ends (then it returns nil). onLost is called whenever the subscription was
+// interrupted, since deletions may have been missed meanwhile; it reconnects by itself.
+func (r *Redis) WatchInvalidations(ctx context.Context, onKey func(Key), onNamespace func(string), onLost func()) error {
+	sub := r.c.Subscribe(ctx, r.channel())
+	defer sub.Close()
+	// Receive does not watch ctx: closing the subscription is what unblocks it.
+	stop := context.AfterFunc(ctx, func() { sub.Close() })
+	defer stop()
+	// Wait for the subscription to be confirmed, so that callers (tests) know that
+	// deletions from now on are seen.
+	if _, err := sub.Receive(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("cache: redis subscribe: %w", err)
+	}
+	for {
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.errs.Add(1)
+			onLost()
+			t := time.NewTimer(time.Second) // then ReceiveMessage reconnects
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			continue
+		}
+		switch {
+		case strings.HasPrefix(msg.Payload, invalidateKey):
+			if k, err := ParseKey(msg.Payload[len(invalidateKey):]); err == nil {
+				onKey(k)
+			}
+		case strings.HasPrefix(msg.Payload, invalidateNamespace):
+			if ns, err := unescapeNamespace(msg.Payload[len(invalidateNamespace):]); err == nil {
+				onNamespace(ns)
+			}
+		}
+	}
 }
 
 // DeleteNamespace removes all of a namespace's entries (see Redis).
@@ -164,6 +227,7 @@ func (r *Redis) DeleteNamespace(ctx context.Context, ns string) (int, error) {
 	if err != nil {
 		r.errs.Add(1)
 	}
+	r.publish(ctx, invalidateNamespace+escapeNamespace(ns))
 	return int(total.Load()), err
 }
 
@@ -194,26 +258,29 @@ func globEscape(s string) string {
 
 // TieredOptions configures a Tiered store.
 type TieredOptions struct {
-	// FrontTTL caps how long an entry read from the back stays in the front (default
-	// 1 minute). It bounds how long a replica may serve an entry that another replica
-	// deleted or refreshed, since the fronts of other replicas are not told.
+	// FrontTTL caps how long an entry stays in the front (default 1 minute). It
+	// bounds how long a replica may serve an old answer after another replica
+	// refreshed it (no-cache), and after a deletion while Run is not running;
+	// deletions are otherwise propagated at once by Run.
 	FrontTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
 // Tiered puts a fast store (Memory) in front of a shared one (Redis): reads try the
-// front first and fill it from the back; writes and deletions go to both.
+// front first and fill it from the back; writes and deletions go to both. Run keeps
+// the front in step with deletions made by other replicas.
 type Tiered struct {
-	front, back Store
-	frontTTL    time.Duration
-	now         func() time.Time
+	front    *Memory
+	back     Store
+	frontTTL time.Duration
+	now      func() time.Time
 
 	hits, misses atomic.Uint64
 }
 
 // NewTiered makes a tiered store.
-func NewTiered(front, back Store, o TieredOptions) *Tiered {
+func NewTiered(front *Memory, back Store, o TieredOptions) *Tiered {
 	if o.FrontTTL <= 0 {
 		o.FrontTTL = time.Minute
 	}
@@ -292,4 +359,25 @@ func (t *Tiered) Stats() Stats {
 	}
 	st.setRatio()
 	return st
+}
+
+// invalidationSource is a back store that reports deletions made elsewhere.
+type invalidationSource interface {
+	WatchInvalidations(ctx context.Context, onKey func(Key), onNamespace func(string), onLost func()) error
+}
+
+// Run drops entries from the front as soon as any replica deletes them from the back,
+// until ctx ends; run it in a goroutine for the life of the server. If the
+// subscription breaks, the whole front is dropped (deletions may have been missed).
+// With a back that reports nothing, Run returns nil at once.
+func (t *Tiered) Run(ctx context.Context) error {
+	src, ok := t.back.(invalidationSource)
+	if !ok {
+		return nil
+	}
+	bg := context.WithoutCancel(ctx)
+	return src.WatchInvalidations(ctx,
+		func(k Key) { _, _ = t.front.Delete(bg, k) },
+		func(ns string) { _, _ = t.front.DeleteNamespace(bg, ns) },
+		t.front.Purge)
 }

@@ -238,3 +238,56 @@ func BenchmarkEntryCodec(b *testing.B) {
 		}
 	}
 }
+
+func TestTieredFrontsDropWhatAnotherReplicaDeletes(t *testing.T) {
+	ctx := context.Background()
+	c := redisClient(t)
+	prefix := testPrefix(t, c)
+	replica := func() *Tiered {
+		return NewTiered(NewMemory(MemoryOptions{MaxBytes: 16 << 20}),
+			NewRedis(RedisOptions{Client: c, Prefix: prefix}), TieredOptions{FrontTTL: time.Hour})
+	}
+	a, b := replica(), replica()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 2)
+	for _, r := range []*Tiered{a, b} {
+		go func() { done <- r.Run(runCtx) }()
+	}
+	defer func() {
+		stop()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}
+	}()
+	waitFor(t, "both replicas to subscribe", func() bool {
+		n, _ := c.PubSubNumSub(ctx, prefix+"invalidate").Result()
+		return n[prefix+"invalidate"] == 2
+	})
+
+	k1, k2 := keyN("tenant-a", 1), keyN("tenant-a", 2)
+	for _, k := range []Key{k1, k2} {
+		_ = b.Set(ctx, k, entryFor("answer"), time.Hour)
+		if _, ok, _ := a.Get(ctx, k); !ok { // now in A's front too
+			t.Fatal("replica A missed")
+		}
+	}
+	if _, err := b.Delete(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A's front to drop the deleted key", func() bool {
+		_, ok, _ := a.front.Get(ctx, k1)
+		return !ok
+	})
+	if _, ok, _ := a.front.Get(ctx, k2); !ok {
+		t.Fatal("A's front dropped a key nobody deleted")
+	}
+	if _, err := b.DeleteNamespace(ctx, "tenant-a"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A's front to drop the deleted namespace", func() bool {
+		_, ok, _ := a.front.Get(ctx, k2)
+		return !ok
+	})
+}
