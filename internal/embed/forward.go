@@ -31,15 +31,26 @@ type workspace struct {
 // Embed returns one unit vector per text. Texts longer than MaxTokens pieces
 // are embedded from their first MaxTokens pieces (as the TF.js graph does).
 func (m *USE) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	return m.embed(ctx, len(texts), func(dst []int32, i int) []int32 { return m.tok.Encode(dst, texts[i]) })
+}
+
+// EmbedTokens is Embed for texts already tokenized by m.Tokenizer().
+func (m *USE) EmbedTokens(ctx context.Context, ids [][]int32) ([][]float32, error) {
+	return m.embed(ctx, len(ids), func(dst []int32, i int) []int32 { return append(dst, ids[i]...) })
+}
+
+// embed runs count texts through the network in chunks; appendIDs appends the
+// piece ids of text i.
+func (m *USE) embed(ctx context.Context, count int, appendIDs func(dst []int32, i int) []int32) ([][]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
-	out := make([][]float32, len(texts))
-	flat := make([]float32, len(texts)*Dim)
+	out := make([][]float32, count)
+	flat := make([]float32, count*Dim)
 	ws := m.work.Get().(*workspace)
 	defer m.work.Put(ws)
 
-	for first := 0; first < len(texts); {
+	for first := 0; first < count; {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("embed: %w", err)
 		}
@@ -47,11 +58,16 @@ func (m *USE) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 		ws.ids = ws.ids[:0]
 		ws.starts = append(ws.starts[:0], 0)
 		last := first
-		for last < len(texts) {
+		for last < count {
 			before := len(ws.ids)
-			ws.ids = m.tok.Encode(ws.ids, texts[last])
+			ws.ids = appendIDs(ws.ids, last)
 			if len(ws.ids)-before > m.maxLen {
 				ws.ids = ws.ids[:before+m.maxLen]
+			}
+			for _, id := range ws.ids[before:] {
+				if id < 0 || int(id)*256 >= len(m.embeddings) {
+					return nil, fmt.Errorf("embed: token id %d out of range", id)
+				}
 			}
 			if last > first && len(ws.ids) > chunkTokens {
 				ws.ids = ws.ids[:before]
