@@ -106,7 +106,9 @@ func userRequest(model string) *llm.Request {
 }
 
 func TestChatSendsKeyHeadersAndDecodesResponse(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) { serveJSON(w, cannedResponse(req.Model)) })
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) {
+		serveJSON(w, cannedResponse(req.Model))
+	})
 	p := newTestProvider(t, up.URL)
 	req := userRequest("llama-3.1-8b-instant")
 	req.Stream = true // Chat must not stream whatever the request says
@@ -127,7 +129,9 @@ func TestChatSendsKeyHeadersAndDecodesResponse(t *testing.T) {
 }
 
 func TestStreamAlwaysAsksForUsageAndYieldsIt(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) { serveStream(w, req, cannedResponse(req.Model)) })
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) {
+		serveStream(w, req, cannedResponse(req.Model))
+	})
 	p := newTestProvider(t, up.URL)
 	req := userRequest("gpt-4o-mini") // the client did not ask for usage
 	st, err := p.Stream(context.Background(), req)
@@ -338,7 +342,9 @@ func TestCloseAbortsUpstreamWithoutLeaks(t *testing.T) {
 
 func TestCompletedStreamLeavesNoGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) { serveStream(w, req, cannedResponse(req.Model)) })
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) {
+		serveStream(w, req, cannedResponse(req.Model))
+	})
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	p := New(provider.Config{BaseURL: up.URL + "/v1", Client: &http.Client{Transport: tr}})
 	for i := 0; i < 3; i++ {
@@ -525,7 +531,9 @@ func TestConnectionRefusedIsUpstreamServer(t *testing.T) {
 }
 
 func TestStreamFromHostThatIgnoresStreamFlag(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) { serveJSON(w, cannedResponse(req.Model)) })
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, req *llm.Request) {
+		serveJSON(w, cannedResponse(req.Model))
+	})
 	p := newTestProvider(t, up.URL)
 	st, err := p.Stream(context.Background(), userRequest("m"))
 	if err != nil {

@@ -85,7 +85,8 @@ func EncodeRequest(r *llm.Request) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	if tc := r.ToolChoice; tc != nil {
+	// OpenAI rejects tool_choice (any value) when no tools are sent.
+	if tc := r.ToolChoice; tc != nil && len(r.Tools) > 0 {
 		b = append(b, `,"tool_choice":`...)
 		if tc.Mode == llm.ToolChoiceTool {
 			b = append(b, `{"type":"function","function":{"name":`...)
