@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/arbiterhq/arbiter/internal/catalog"
@@ -95,6 +96,12 @@ func cmdTrainRouter(ctx context.Context, args []string, stdout, stderr io.Writer
 	extra := fs.String("extra", "", "directory with Arena-Bench v1 judgements (router/extra), for the quality-gap model")
 	out := fs.String("out", "internal/router/weights.json", "where to write the weights")
 	all := fs.Bool("all", false, "train on all the outcomes instead of the training half (no held-out report)")
+	def := router.DefaultTrainConfig()
+	features := fs.String("features", strings.Join(def.Features, ","), "dense features for free-form prompts (comma-separated; see docs/router.md)")
+	mcFeatures := fs.String("mc-features", strings.Join(def.MCFeatures, ","), "dense features for multiple-choice prompts")
+	hashDim := fs.Int("hash-dim", def.HashDim, "hashed word buckets (0: none)")
+	l2Hash := fs.Float64("l2-hash", def.L2Hash, "L2 penalty on hashed-word weights")
+	l2Dense := fs.Float64("l2-dense", def.L2Dense, "L2 penalty on dense-feature weights")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,8 +120,10 @@ func cmdTrainRouter(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	cfg := router.DefaultTrainConfig()
+	cfg := def
 	cfg.AllData = *all
+	cfg.Features, cfg.MCFeatures = splitList(*features), splitList(*mcFeatures)
+	cfg.HashDim, cfg.L2Hash, cfg.L2Dense = *hashDim, *l2Hash, *l2Dense
 	w, rep, err := router.Train(ctx, outs, gap, cfg)
 	if err != nil {
 		return err
@@ -133,11 +142,23 @@ func cmdTrainRouter(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("write weights: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): %d training prompts, gap slope %.3f log-odds per 100 Elo\n", *out, len(b), rep.TrainN, gap.Slope)
-	router.FormatMetrics(stdout, fmt.Sprintf("grouped %d-fold cross-validation on the training prompts (MMLU folds by subject)", cfg.Folds), rep.CV)
+	router.FormatMetrics(stdout, fmt.Sprintf("grouped %d-fold cross-validation on the training prompts (MMLU folds by subject; metrics per fold, averaged)", cfg.Folds), rep.CV)
 	if len(rep.Heldout) > 0 {
 		router.FormatMetrics(stdout, fmt.Sprintf("held-out half (%d prompts the weights never saw)", rep.HeldoutN), rep.Heldout)
+		router.FormatMetrics(stdout, "baseline on the held-out half: article rule", rep.HeldoutArticle)
+		router.FormatMetrics(stdout, "baseline on the held-out half: word count", rep.HeldoutWords)
 	}
 	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // candidateSource lists the candidates for a request; the gateway's comes from the

@@ -33,11 +33,35 @@ func tokenValue(n int) float32 {
 	return float32(1 / math.Sqrt(float64(n)))
 }
 
+// blockActive reports whether dense feature j belongs to v's block: the layout is
+// the multiple-choice block, the free-form block, then the multiple-choice indicator
+// (see Weights). Features of the other block are absent, not zero, so they are
+// neither centred nor weighted.
+func blockActive(dense []float32, j int) bool {
+	n := (len(dense) - 1) / 2
+	switch {
+	case j == 2*n:
+		return true
+	case j < n:
+		return dense[2*n] == 1
+	default:
+		return dense[2*n] == 0
+	}
+}
+
+// standardized returns feature j of v centred and scaled, 0 when it is absent.
+func (m *Linear) standardized(dense []float32, j int) float32 {
+	if !blockActive(dense, j) {
+		return 0
+	}
+	return (dense[j] - m.Mean[j]) / m.Std[j]
+}
+
 // logit returns the model's log-odds for v.
 func (m *Linear) logit(v vec) float64 {
 	s := float64(m.Bias)
-	for i, x := range v.dense {
-		s += float64(m.Dense[i] * (x - m.Mean[i]) / m.Std[i])
+	for j := range v.dense {
+		s += float64(m.Dense[j] * m.standardized(v.dense, j))
 	}
 	if m.HashDim > 0 && len(v.tokens) > 0 {
 		tv := float64(tokenValue(len(v.tokens)))
@@ -82,18 +106,27 @@ func fitLinear(xs []vec, ys, ws []float64, cfg fitConfig) *Linear {
 	for i := range xs {
 		wsum += ws[i]
 	}
-	// Standardise dense features with the weighted training mean and deviation.
+	// Standardise dense features with the weighted mean and deviation over the
+	// prompts whose block they belong to.
 	for j := 0; j < d; j++ {
-		var mu, v float64
+		var mu, v, wa float64
 		for i, x := range xs {
-			mu += ws[i] * float64(x.dense[j])
+			if blockActive(x.dense, j) {
+				mu += ws[i] * float64(x.dense[j])
+				wa += ws[i]
+			}
 		}
-		mu /= wsum
+		if wa == 0 {
+			wa = 1
+		}
+		mu /= wa
 		for i, x := range xs {
-			dx := float64(x.dense[j]) - mu
-			v += ws[i] * dx * dx
+			if blockActive(x.dense, j) {
+				dx := float64(x.dense[j]) - mu
+				v += ws[i] * dx * dx
+			}
 		}
-		sd := math.Sqrt(v / wsum)
+		sd := math.Sqrt(v / wa)
 		if sd < 1e-6 {
 			sd = 1 // constant on the training data: its weight stays 0
 		}
@@ -117,7 +150,7 @@ func fitLinear(xs []vec, ys, ws []float64, cfg fitConfig) *Linear {
 	std := make([]float64, len(xs)*d)
 	for i, x := range xs {
 		for j := 0; j < d; j++ {
-			std[i*d+j] = (float64(x.dense[j]) - float64(m.Mean[j])) / float64(m.Std[j])
+			std[i*d+j] = float64(m.standardized(x.dense, j))
 		}
 	}
 	const b1, b2, eps = 0.9, 0.999, 1e-8

@@ -17,12 +17,13 @@ type Weights struct {
 	Trained string `json:"trained"` // the command, data and split that produced it
 	Weak    string `json:"weak"`    // the pair whose outcomes it was trained on
 	Strong  string `json:"strong"`
-	// Features lists the dense features the model uses (the others are zeroed), and
-	// FormatBlocks says whether they have separate weights for multiple-choice prompts
-	// and for free-form ones (MMLU's difficulty cues do not carry over to GSM8K's).
-	Features     []string `json:"features"`
-	FormatBlocks bool     `json:"format_blocks"`
-	Model        Linear   `json:"model"`
+	// Multiple-choice prompts (answer options "A." … on their own lines) and free-form
+	// ones have separate dense weights, because MMLU's difficulty cues do not carry
+	// over to GSM8K's: MCFeatures and Features list the dense features each block uses
+	// (the others are zeroed). Vector layout: MC block, free-form block, MC indicator.
+	Features   []string `json:"features"`
+	MCFeatures []string `json:"mc_features"`
+	Model      Linear   `json:"model"`
 	// Calibration maps the model's log-odds to P(strong model strictly better),
 	// fitted on out-of-fold predictions.
 	Calibration Isotonic `json:"calibration"`
@@ -50,8 +51,9 @@ type GapModel struct {
 // Predictor scores prompts with trained weights. It is immutable and safe for
 // concurrent use.
 type Predictor struct {
-	w    Weights
-	mask []bool // dense features in use
+	w      Weights
+	free   []bool // dense features in use for free-form prompts
+	mcMask []bool // and for multiple-choice prompts
 }
 
 // DefaultPredictor returns the predictor with the weights embedded in the binary.
@@ -86,10 +88,7 @@ func ParseWeights(b []byte) (*Predictor, error) {
 }
 
 func newPredictor(w Weights) (*Predictor, error) {
-	d := NumDense
-	if w.FormatBlocks {
-		d = 2*NumDense + 1
-	}
+	d := 2*NumDense + 1
 	m := &w.Model
 	if len(m.Mean) != d || len(m.Std) != d || len(m.Dense) != d {
 		return nil, fmt.Errorf("router weights: %d dense weights, want %d", len(m.Dense), d)
@@ -108,11 +107,15 @@ func newPredictor(w Weights) (*Predictor, error) {
 	if len(w.Calibration.X) == 0 || len(w.Calibration.X) != len(w.Calibration.Y) {
 		return nil, fmt.Errorf("router weights: missing calibration")
 	}
-	mask, err := featureMask(w.Features)
+	free, err := featureMask(w.Features)
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{w: w, mask: mask}, nil
+	mc, err := featureMask(w.MCFeatures)
+	if err != nil {
+		return nil, err
+	}
+	return &Predictor{w: w, free: free, mcMask: mc}, nil
 }
 
 func featureMask(names []string) ([]bool, error) {
@@ -138,33 +141,29 @@ func (p *Predictor) Weights() Weights { return p.w }
 // without one (the embedding term is then left out).
 func (p *Predictor) UsesEmbedding() bool { return p.w.Model.EmbDim > 0 }
 
-// featurize builds the model input for a prompt. emb may be nil.
-func featurize(pr Prompt, mask []bool, blocks bool, hashDim int, emb []float32, buf []float32) vec {
+// featurize builds the model input for a prompt into buf (len 2·NumDense+1). emb
+// may be nil.
+func featurize(pr Prompt, free, mc []bool, hashDim int, emb []float32, buf []float32) vec {
 	var d [64]float32
 	dense := d[:NumDense]
 	denseFeatures(pr, dense)
-	for j := range dense {
-		if !mask[j] {
-			dense[j] = 0
-		}
+	out := buf[:2*NumDense+1]
+	clear(out)
+	block, mask := out[NumDense:2*NumDense], free
+	if isMultipleChoice(dense) {
+		block, mask = out[:NumDense], mc
+		out[2*NumDense] = 1
 	}
-	out := buf[:0]
-	if blocks {
-		out = append(out, make([]float32, 2*NumDense+1)...)
-		if isMultipleChoice(dense) {
-			copy(out, dense)
-			out[2*NumDense] = 1
-		} else {
-			copy(out[NumDense:], dense)
+	for j, x := range dense {
+		if mask[j] {
+			block[j] = x
 		}
-	} else {
-		out = append(out, dense...)
 	}
 	return vec{dense: out, tokens: hashedTokens(pr.Text, hashDim, nil), emb: emb}
 }
 
-// isMultipleChoice reads the mc_options feature before masking (it is computed
-// from the "\nA." option lines).
+// isMultipleChoice reads the mc_options feature (computed from the "\nA." option
+// lines) of the unmasked features.
 func isMultipleChoice(dense []float32) bool { return dense[mcOptionsIndex] > 0 }
 
 var mcOptionsIndex = func() int {
@@ -181,7 +180,7 @@ var mcOptionsIndex = func() int {
 // strong model. emb is the prompt's sentence embedding, or nil.
 func (p *Predictor) Score(pr Prompt, emb []float32) float64 {
 	var buf [2*64 + 1]float32
-	v := featurize(pr, p.mask, p.w.FormatBlocks, p.w.Model.HashDim, emb, buf[:0])
+	v := featurize(pr, p.free, p.mcMask, p.w.Model.HashDim, emb, buf[:])
 	return p.w.Model.logit(v)
 }
 

@@ -19,7 +19,7 @@ func constPredictor(t *testing.T, q float64) *Predictor {
 		ones[i] = 1
 	}
 	w := Weights{
-		Version: 1, Weak: "w", Strong: "s", FormatBlocks: true,
+		Version: 1, Weak: "w", Strong: "s",
 		Model:       Linear{Mean: make([]float32, d), Std: ones, Dense: make([]float32, d)},
 		Calibration: Isotonic{X: []float64{0}, Y: []float64{q}},
 		Gap:         GapModel{RefGap: -136, Slope: 1.7},

@@ -11,8 +11,8 @@ import (
 // from DefaultTrainConfig.
 type TrainConfig struct {
 	Weak, Strong string
-	Features     []string // dense features to use
-	FormatBlocks bool
+	Features     []string // dense features for free-form prompts
+	MCFeatures   []string // dense features for multiple-choice prompts
 	HashDim      int
 	L2Dense      float64
 	L2Hash       float64
@@ -29,17 +29,17 @@ type TrainConfig struct {
 // chosen by grouped 5-fold cross-validation on the training half (docs/router.md).
 func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{
-		Weak:         "mixtral-8x7b-instruct",
-		Strong:       "gpt-4-1106-preview",
-		Features:     []string{"log_words", "log_stem_words", "log_sentences"},
-		FormatBlocks: true,
-		HashDim:      4096,
-		L2Dense:      1e-3,
-		L2Hash:       1e-3,
-		Iters:        300,
-		LearnRate:    0.05,
-		GroupWeight:  5,
-		Folds:        5,
+		Weak:        "mixtral-8x7b-instruct",
+		Strong:      "gpt-4-1106-preview",
+		Features:    []string{"log_words"},
+		MCFeatures:  []string{"log_words", "log_stem_words", "log_sentences", "multi_step_cues"},
+		HashDim:     0,
+		L2Dense:     1e-3,
+		L2Hash:      1e-3,
+		Iters:       300,
+		LearnRate:   0.05,
+		GroupWeight: 5,
+		Folds:       5,
 	}
 }
 
@@ -48,6 +48,9 @@ type TrainReport struct {
 	TrainN, HeldoutN int
 	CV               []Metrics // out-of-fold, within the training data
 	Heldout          []Metrics // the held-out half (empty with AllData)
+	// HeldoutArticle and HeldoutWords are the baselines on the same held-out prompts:
+	// the seed article's rule and plain word count.
+	HeldoutArticle, HeldoutWords []Metrics
 }
 
 type labelled struct {
@@ -62,7 +65,11 @@ type labelled struct {
 // weights ready to be written as weights.json. It is deterministic: full-batch
 // optimisation, folds and the split fixed by subject names and prompt ids.
 func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (*Weights, *TrainReport, error) {
-	mask, err := featureMask(cfg.Features)
+	free, err := featureMask(cfg.Features)
+	if err != nil {
+		return nil, nil, err
+	}
+	mc, err := featureMask(cfg.MCFeatures)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,8 +80,8 @@ func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (
 		if err != nil {
 			return nil, nil, fmt.Errorf("train router: %w", err)
 		}
-		var buf []float32
-		l := labelled{o: o, x: featurize(Prompt{Text: o.Prompt, Turns: 1}, mask, cfg.FormatBlocks, cfg.HashDim, nil, buf),
+		buf := make([]float32, 2*NumDense+1)
+		l := labelled{o: o, x: featurize(Prompt{Text: o.Prompt, Turns: 1}, free, mc, cfg.HashDim, nil, buf),
 			weak: w, strong: s, w: 1}
 		if s > w {
 			l.y = 1
@@ -125,7 +132,21 @@ func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (
 			}
 		}
 	}
-	rep.CV = measureGroups(train, oof)
+	// Metrics per fold, then averaged: pooling out-of-fold scores of different models
+	// would rank whole folds by their models' base rates, which says nothing about
+	// how one model ranks unseen prompts.
+	var perFold [][]Metrics
+	for f := 0; f < cfg.Folds; f++ {
+		var ls []labelled
+		var sc []float64
+		for i, l := range train {
+			if folds[i] == f {
+				ls, sc = append(ls, l), append(sc, oof[i])
+			}
+		}
+		perFold = append(perFold, measureGroups(ls, sc))
+	}
+	rep.CV = averageMetrics(perFold)
 	ys := make([]float64, len(train))
 	ws := make([]float64, len(train))
 	xs := make([]vec, len(train))
@@ -150,23 +171,71 @@ func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (
 			hs[i] = model.logit(l.x)
 		}
 		rep.Heldout = measureGroups(held, hs)
+		for i, l := range held {
+			hs[i] = ArticleRuleScore(l.o)
+		}
+		rep.HeldoutArticle = measureGroups(held, hs)
+		for i, l := range held {
+			hs[i] = WordCountScore(l.o)
+		}
+		rep.HeldoutWords = measureGroups(held, hs)
 	}
 	w := &Weights{
-		Version:      1,
-		Weak:         cfg.Weak,
-		Strong:       cfg.Strong,
-		Features:     cfg.Features,
-		FormatBlocks: cfg.FormatBlocks,
-		Model:        *model,
-		Calibration:  calib,
-		Gap:          gap,
-		Heldout:      rep.Heldout,
-		CV:           rep.CV,
+		Version:     1,
+		Weak:        cfg.Weak,
+		Strong:      cfg.Strong,
+		Features:    cfg.Features,
+		MCFeatures:  cfg.MCFeatures,
+		Model:       *model,
+		Calibration: calib,
+		Gap:         gap,
+		Heldout:     rep.Heldout,
+		CV:          rep.CV,
 	}
 	if _, err := newPredictor(*w); err != nil {
 		return nil, nil, fmt.Errorf("train router: %w", err)
 	}
 	return w, rep, nil
+}
+
+// averageMetrics averages each group's metrics over folds, weighted by prompts.
+func averageMetrics(folds [][]Metrics) []Metrics {
+	sum := map[string]*Metrics{}
+	var names []string
+	for _, ms := range folds {
+		for _, m := range ms {
+			a := sum[m.Group]
+			if a == nil {
+				a = &Metrics{Group: m.Group}
+				sum[m.Group] = a
+				names = append(names, m.Group)
+			}
+			w := float64(m.N)
+			a.N += m.N
+			a.WeakQuality += w * m.WeakQuality
+			a.StrongQuality += w * m.StrongQuality
+			a.APGR += w * m.APGR
+			a.CPT50 += w * m.CPT50
+			a.CPT80 += w * m.CPT80
+			a.Saved95 += w * m.Saved95
+			a.StrongAt95 += w * m.StrongAt95
+		}
+	}
+	sort.Strings(names)
+	out := make([]Metrics, 0, len(names))
+	for _, g := range names {
+		a := *sum[g]
+		n := float64(a.N)
+		a.WeakQuality /= n
+		a.StrongQuality /= n
+		a.APGR /= n
+		a.CPT50 /= n
+		a.CPT80 /= n
+		a.Saved95 /= n
+		a.StrongAt95 /= n
+		out = append(out, a)
+	}
+	return out
 }
 
 func measureGroups(ls []labelled, scores []float64) []Metrics {
