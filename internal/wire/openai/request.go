@@ -412,7 +412,7 @@ func (d *reqDecoder) message(m *llm.Message, i int) error {
 		return invalid(idx("messages", i, ""), "expected a message object, got "+kindName(s.peek()))
 	}
 	s.objStart()
-	var role string
+	var role []byte
 	sawRole, sawContent, images := false, false, -1
 	for first := true; ; first = false {
 		key, ok, err := s.nextKey(first)
@@ -425,7 +425,7 @@ func (d *reqDecoder) message(m *llm.Message, i int) error {
 		switch string(key) {
 		case "role":
 			sawRole = true
-			if role, err = s.stringValue(); err != nil {
+			if role, err = s.bytesValue(); err != nil {
 				return fieldErr(err, idx("messages", i, ".role"), "a string")
 			}
 		case "content":
@@ -439,12 +439,12 @@ func (d *reqDecoder) message(m *llm.Message, i int) error {
 				return err
 			}
 		case "name":
-			if m.Name, err = d.optString(idx("messages", i, ".name")); err != nil {
-				return err
+			if m.Name, err = s.optStr(); err != nil {
+				return fieldErr(err, idx("messages", i, ".name"), "a string")
 			}
 		case "tool_call_id":
-			if m.ToolCallID, err = d.optString(idx("messages", i, ".tool_call_id")); err != nil {
-				return err
+			if m.ToolCallID, err = s.optStr(); err != nil {
+				return fieldErr(err, idx("messages", i, ".tool_call_id"), "a string")
 			}
 		case "tool_calls":
 			if err := d.toolCalls(m, i); err != nil {
@@ -458,13 +458,12 @@ func (d *reqDecoder) message(m *llm.Message, i int) error {
 			}
 		}
 	}
-	rolePath := idx("messages", i, ".role")
 	if !sawRole {
-		return invalid(rolePath, "missing required parameter")
+		return invalid(idx("messages", i, ".role"), "missing required parameter")
 	}
-	switch role {
+	switch string(role) {
 	case "system", "developer":
-		m.Role, m.Developer = llm.RoleSystem, role == "developer"
+		m.Role, m.Developer = llm.RoleSystem, string(role) == "developer"
 	case "user":
 		m.Role = llm.RoleUser
 	case "assistant":
@@ -472,7 +471,7 @@ func (d *reqDecoder) message(m *llm.Message, i int) error {
 	case "tool":
 		m.Role = llm.RoleTool
 	default:
-		return invalid(rolePath, "unsupported role "+strconv.Quote(role)+"; expected system, developer, user, assistant or tool")
+		return invalid(idx("messages", i, ".role"), "unsupported role "+strconv.Quote(string(role))+"; expected system, developer, user, assistant or tool")
 	}
 	if images >= 0 && m.Role != llm.RoleUser {
 		return invalid(idx("messages", i, ".content")+idx("", images, ".type"), "image parts are only allowed in user messages")
@@ -542,7 +541,7 @@ func (d *reqDecoder) part(p *llm.Part, i, j int) error {
 		return invalid(path(""), "expected a content part object, got "+kindName(s.peek()))
 	}
 	s.objStart()
-	var typ string
+	var typ []byte
 	sawType, sawText, sawImage := false, false, false
 	for first := true; ; first = false {
 		key, ok, err := s.nextKey(first)
@@ -555,7 +554,7 @@ func (d *reqDecoder) part(p *llm.Part, i, j int) error {
 		switch string(key) {
 		case "type":
 			sawType = true
-			if typ, err = s.stringValue(); err != nil {
+			if typ, err = s.bytesValue(); err != nil {
 				return fieldErr(err, path(".type"), "a string")
 			}
 		case "text", "refusal":
@@ -565,7 +564,7 @@ func (d *reqDecoder) part(p *llm.Part, i, j int) error {
 			}
 		case "image_url":
 			sawImage = true
-			if err := d.imageURL(p, path(".image_url")); err != nil {
+			if err := d.imageURL(p, func(rest string) string { return path(".image_url" + rest) }); err != nil {
 				return err
 			}
 		default:
@@ -577,32 +576,32 @@ func (d *reqDecoder) part(p *llm.Part, i, j int) error {
 	switch {
 	case !sawType:
 		return invalid(path(".type"), "missing required parameter")
-	case typ == "text" || typ == "refusal":
+	case string(typ) == "text" || string(typ) == "refusal":
 		if !sawText {
-			return invalid(path("."+typ), "missing required parameter")
+			return invalid(path("."+string(typ)), "missing required parameter")
 		}
 		p.Type = llm.PartText
 		p.ImageURL, p.MediaType, p.Base64, p.Detail = "", "", "", ""
-	case typ == "image_url":
+	case string(typ) == "image_url":
 		if !sawImage {
 			return invalid(path(".image_url"), "missing required parameter")
 		}
 		p.Type = llm.PartImage
 		p.Text = ""
 	default:
-		return invalid(path(".type"), "unsupported content part type "+strconv.Quote(typ)+"; expected text or image_url")
+		return invalid(path(".type"), "unsupported content part type "+strconv.Quote(string(typ))+"; expected text or image_url")
 	}
 	return nil
 }
 
-func (d *reqDecoder) imageURL(p *llm.Part, param string) error {
+func (d *reqDecoder) imageURL(p *llm.Part, path func(rest string) string) error {
 	s := &d.s
 	var url string
 	switch s.peek() {
 	case '"': // an older shorthand some clients still send
 		v, err := s.str()
 		if err != nil {
-			return jsonErr(err, param)
+			return jsonErr(err, path(""))
 		}
 		url = v
 	case '{':
@@ -611,7 +610,7 @@ func (d *reqDecoder) imageURL(p *llm.Part, param string) error {
 		for first := true; ; first = false {
 			key, ok, err := s.nextKey(first)
 			if err != nil {
-				return jsonErr(err, param)
+				return jsonErr(err, "")
 			}
 			if !ok {
 				break
@@ -620,26 +619,26 @@ func (d *reqDecoder) imageURL(p *llm.Part, param string) error {
 			case "url":
 				sawURL = true
 				if url, err = s.stringValue(); err != nil {
-					return fieldErr(err, param+".url", "a string")
+					return fieldErr(err, path(".url"), "a string")
 				}
 			case "detail":
-				if p.Detail, err = d.optString(param + ".detail"); err != nil {
-					return err
+				if p.Detail, err = s.optStr(); err != nil {
+					return fieldErr(err, path(".detail"), "a string")
 				}
 			default:
 				if _, err := s.skip(); err != nil {
-					return jsonErr(err, param)
+					return jsonErr(err, "")
 				}
 			}
 		}
 		if !sawURL {
-			return invalid(param+".url", "missing required parameter")
+			return invalid(path(".url"), "missing required parameter")
 		}
 	default:
-		return invalid(param, "expected an object with a url, got "+kindName(s.peek()))
+		return invalid(path(""), "expected an object with a url, got "+kindName(s.peek()))
 	}
 	if url == "" {
-		return invalid(param+".url", "must not be empty")
+		return invalid(path(".url"), "must not be empty")
 	}
 	setImageURL(p, url)
 	return nil
@@ -668,34 +667,34 @@ func setImageURL(p *llm.Part, url string) {
 
 func (d *reqDecoder) toolCalls(m *llm.Message, i int) error {
 	s := &d.s
-	param := idx("messages", i, ".tool_calls")
+	param := func() string { return idx("messages", i, ".tool_calls") }
 	if isNull, err := s.null(); isNull || err != nil {
-		return jsonErr(err, param)
+		return jsonErr(err, "")
 	}
 	if s.peek() != '[' {
-		return invalid(param, "expected an array of tool calls, got "+kindName(s.peek()))
+		return invalid(param(), "expected an array of tool calls, got "+kindName(s.peek()))
 	}
 	s.arrStart()
 	for j, first := 0, true; ; j, first = j+1, false {
 		ok, err := s.nextElem(first)
 		if err != nil {
-			return jsonErr(err, param)
+			return jsonErr(err, "")
 		}
 		if !ok {
 			return nil
 		}
-		p := idx(param, j, "")
+		p := func(rest string) string { return idx(param(), j, rest) }
 		if s.peek() != '{' {
-			return invalid(p, "expected a tool call object, got "+kindName(s.peek()))
+			return invalid(p(""), "expected a tool call object, got "+kindName(s.peek()))
 		}
 		var tc llm.ToolCall
-		var typ string
+		var typ []byte
 		sawFunc := false
 		s.objStart()
 		for first := true; ; first = false {
 			key, ok, err := s.nextKey(first)
 			if err != nil {
-				return jsonErr(err, p)
+				return jsonErr(err, "")
 			}
 			if !ok {
 				break
@@ -703,46 +702,46 @@ func (d *reqDecoder) toolCalls(m *llm.Message, i int) error {
 			switch string(key) {
 			case "id":
 				if tc.ID, err = s.stringValue(); err != nil {
-					return fieldErr(err, p+".id", "a string")
+					return fieldErr(err, p(".id"), "a string")
 				}
 			case "type":
-				if typ, err = s.stringValue(); err != nil {
-					return fieldErr(err, p+".type", "a string")
+				if typ, err = s.bytesValue(); err != nil {
+					return fieldErr(err, p(".type"), "a string")
 				}
 			case "function":
 				sawFunc = true
-				if err := d.callFunction(&tc, p+".function"); err != nil {
+				if err := d.callFunction(&tc, func(rest string) string { return p(".function" + rest) }); err != nil {
 					return err
 				}
 			default:
 				if _, err := s.skip(); err != nil {
-					return jsonErr(err, p)
+					return jsonErr(err, "")
 				}
 			}
 		}
 		switch {
-		case typ != "" && typ != "function":
-			return invalid(p+".type", "unsupported tool call type "+strconv.Quote(typ)+"; expected function")
+		case len(typ) > 0 && string(typ) != "function":
+			return invalid(p(".type"), "unsupported tool call type "+strconv.Quote(string(typ))+"; expected function")
 		case tc.ID == "":
-			return invalid(p+".id", "missing required parameter")
+			return invalid(p(".id"), "missing required parameter")
 		case !sawFunc:
-			return invalid(p+".function", "missing required parameter")
+			return invalid(p(".function"), "missing required parameter")
 		}
 		m.ToolCalls = append(m.ToolCalls, tc)
 	}
 }
 
-func (d *reqDecoder) callFunction(tc *llm.ToolCall, param string) error {
+func (d *reqDecoder) callFunction(tc *llm.ToolCall, path func(rest string) string) error {
 	s := &d.s
 	if s.peek() != '{' {
-		return invalid(param, "expected an object, got "+kindName(s.peek()))
+		return invalid(path(""), "expected an object, got "+kindName(s.peek()))
 	}
 	s.objStart()
 	sawName := false
 	for first := true; ; first = false {
 		key, ok, err := s.nextKey(first)
 		if err != nil {
-			return jsonErr(err, param)
+			return jsonErr(err, "")
 		}
 		if !ok {
 			break
@@ -751,20 +750,20 @@ func (d *reqDecoder) callFunction(tc *llm.ToolCall, param string) error {
 		case "name":
 			sawName = true
 			if tc.Name, err = s.stringValue(); err != nil {
-				return fieldErr(err, param+".name", "a string")
+				return fieldErr(err, path(".name"), "a string")
 			}
 		case "arguments":
 			if tc.Arguments, err = s.stringValue(); err != nil {
-				return fieldErr(err, param+".arguments", "a string (JSON-encoded arguments)")
+				return fieldErr(err, path(".arguments"), "a string (JSON-encoded arguments)")
 			}
 		default:
 			if _, err := s.skip(); err != nil {
-				return jsonErr(err, param)
+				return jsonErr(err, "")
 			}
 		}
 	}
 	if !sawName || tc.Name == "" {
-		return invalid(param+".name", "missing required parameter")
+		return invalid(path(".name"), "missing required parameter")
 	}
 	return nil
 }
@@ -786,18 +785,18 @@ func (d *reqDecoder) tools(req *llm.Request) error {
 		if !ok {
 			return nil
 		}
-		p := idx("tools", j, "")
+		p := func(rest string) string { return idx("tools", j, rest) }
 		if s.peek() != '{' {
-			return invalid(p, "expected a tool object, got "+kindName(s.peek()))
+			return invalid(p(""), "expected a tool object, got "+kindName(s.peek()))
 		}
 		var t llm.Tool
-		var typ string
+		var typ []byte
 		sawType, sawFunc := false, false
 		s.objStart()
 		for first := true; ; first = false {
 			key, ok, err := s.nextKey(first)
 			if err != nil {
-				return jsonErr(err, p)
+				return jsonErr(err, "")
 			}
 			if !ok {
 				break
@@ -805,42 +804,42 @@ func (d *reqDecoder) tools(req *llm.Request) error {
 			switch string(key) {
 			case "type":
 				sawType = true
-				if typ, err = s.stringValue(); err != nil {
-					return fieldErr(err, p+".type", "a string")
+				if typ, err = s.bytesValue(); err != nil {
+					return fieldErr(err, p(".type"), "a string")
 				}
 			case "function":
 				sawFunc = true
-				if err := d.toolFunction(&t, p+".function"); err != nil {
+				if err := d.toolFunction(&t, func(rest string) string { return p(".function" + rest) }); err != nil {
 					return err
 				}
 			default:
 				if _, err := s.skip(); err != nil {
-					return jsonErr(err, p)
+					return jsonErr(err, "")
 				}
 			}
 		}
 		switch {
 		case !sawType:
-			return invalid(p+".type", "missing required parameter")
-		case typ != "function":
-			return invalid(p+".type", "unsupported tool type "+strconv.Quote(typ)+"; expected function")
+			return invalid(p(".type"), "missing required parameter")
+		case string(typ) != "function":
+			return invalid(p(".type"), "unsupported tool type "+strconv.Quote(string(typ))+"; expected function")
 		case !sawFunc:
-			return invalid(p+".function", "missing required parameter")
+			return invalid(p(".function"), "missing required parameter")
 		}
 		req.Tools = append(req.Tools, t)
 	}
 }
 
-func (d *reqDecoder) toolFunction(t *llm.Tool, param string) error {
+func (d *reqDecoder) toolFunction(t *llm.Tool, path func(rest string) string) error {
 	s := &d.s
 	if s.peek() != '{' {
-		return invalid(param, "expected an object, got "+kindName(s.peek()))
+		return invalid(path(""), "expected an object, got "+kindName(s.peek()))
 	}
 	s.objStart()
 	for first := true; ; first = false {
 		key, ok, err := s.nextKey(first)
 		if err != nil {
-			return jsonErr(err, param)
+			return jsonErr(err, "")
 		}
 		if !ok {
 			break
@@ -848,38 +847,45 @@ func (d *reqDecoder) toolFunction(t *llm.Tool, param string) error {
 		switch string(key) {
 		case "name":
 			if t.Name, err = s.stringValue(); err != nil {
-				return fieldErr(err, param+".name", "a string")
+				return fieldErr(err, path(".name"), "a string")
 			}
 		case "description":
-			if t.Description, err = d.optString(param + ".description"); err != nil {
-				return err
+			if t.Description, err = s.optStr(); err != nil {
+				return fieldErr(err, path(".description"), "a string")
 			}
 		case "parameters":
 			if isNull, err := s.null(); err != nil {
-				return jsonErr(err, param)
+				return jsonErr(err, "")
 			} else if isNull {
 				continue
 			}
 			if s.peek() != '{' {
-				return invalid(param+".parameters", "expected a JSON schema object, got "+kindName(s.peek()))
+				return invalid(path(".parameters"), "expected a JSON schema object, got "+kindName(s.peek()))
 			}
 			raw, err := s.skip()
 			if err != nil {
-				return jsonErr(err, param)
+				return jsonErr(err, "")
 			}
 			t.Parameters = append(json.RawMessage(nil), raw...)
 		case "strict":
-			if t.Strict, err = d.optBool(param + ".strict"); err != nil {
-				return err
+			if isNull, err := s.null(); err != nil {
+				return jsonErr(err, "")
+			} else if isNull {
+				continue
 			}
+			v, err := s.boolValue()
+			if err != nil {
+				return fieldErr(err, path(".strict"), "a boolean")
+			}
+			t.Strict = &v
 		default:
 			if _, err := s.skip(); err != nil {
-				return jsonErr(err, param)
+				return jsonErr(err, "")
 			}
 		}
 	}
 	if t.Name == "" {
-		return invalid(param+".name", "missing required parameter")
+		return invalid(path(".name"), "missing required parameter")
 	}
 	return nil
 }
@@ -906,7 +912,8 @@ func (d *reqDecoder) toolChoice(req *llm.Request) error {
 		return invalid("tool_choice", expected+", got "+kindName(s.peek()))
 	}
 	s.objStart()
-	var typ, name string
+	var typ []byte
+	var name string
 	sawFunc := false
 	for first := true; ; first = false {
 		key, ok, err := s.nextKey(first)
@@ -918,7 +925,7 @@ func (d *reqDecoder) toolChoice(req *llm.Request) error {
 		}
 		switch string(key) {
 		case "type":
-			if typ, err = s.stringValue(); err != nil {
+			if typ, err = s.bytesValue(); err != nil {
 				return fieldErr(err, "tool_choice.type", "a string")
 			}
 		case "function":
@@ -952,8 +959,8 @@ func (d *reqDecoder) toolChoice(req *llm.Request) error {
 		}
 	}
 	switch {
-	case typ != "function":
-		return invalid("tool_choice.type", "unsupported value "+strconv.Quote(typ)+"; expected function")
+	case string(typ) != "function":
+		return invalid("tool_choice.type", "unsupported value "+strconv.Quote(string(typ))+"; expected function")
 	case !sawFunc:
 		return invalid("tool_choice.function", "missing required parameter")
 	case name == "":
@@ -973,7 +980,7 @@ func (d *reqDecoder) responseFormat(req *llm.Request) error {
 	}
 	s.objStart()
 	rf := &llm.ResponseFormat{}
-	var typ string
+	var typ []byte
 	sawSchema := false
 	for first := true; ; first = false {
 		key, ok, err := s.nextKey(first)
@@ -985,7 +992,7 @@ func (d *reqDecoder) responseFormat(req *llm.Request) error {
 		}
 		switch string(key) {
 		case "type":
-			if typ, err = s.stringValue(); err != nil {
+			if typ, err = s.bytesValue(); err != nil {
 				return fieldErr(err, "response_format.type", "a string")
 			}
 		case "json_schema":
@@ -999,9 +1006,12 @@ func (d *reqDecoder) responseFormat(req *llm.Request) error {
 			}
 		}
 	}
-	switch typ {
-	case "text", "json_object":
-		rf.Type = llm.ResponseFormatType(typ)
+	switch string(typ) {
+	case "text":
+		rf.Type = llm.ResponseText
+		rf.Name, rf.Description, rf.Schema, rf.Strict = "", "", nil, nil
+	case "json_object":
+		rf.Type = llm.ResponseJSONObject
 		rf.Name, rf.Description, rf.Schema, rf.Strict = "", "", nil, nil
 	case "json_schema":
 		if !sawSchema {
@@ -1011,7 +1021,7 @@ func (d *reqDecoder) responseFormat(req *llm.Request) error {
 	case "":
 		return invalid("response_format.type", "missing required parameter")
 	default:
-		return invalid("response_format.type", "unsupported value "+strconv.Quote(typ)+"; expected text, json_object or json_schema")
+		return invalid("response_format.type", "unsupported value "+strconv.Quote(string(typ))+"; expected text, json_object or json_schema")
 	}
 	req.ResponseFormat = rf
 	return nil

@@ -430,6 +430,15 @@ func (s *scanner) null() (bool, error) {
 	return false, nil
 }
 
+// bytesValue reads a string value without copying it (unless it has escapes): for
+// enumerations that are compared and dropped (role, type).
+func (s *scanner) bytesValue() ([]byte, error) {
+	if s.peek() != '"' {
+		return nil, s.wrong()
+	}
+	return s.rawStringBytes()
+}
+
 func (s *scanner) stringValue() (string, error) {
 	if s.peek() != '"' {
 		return "", s.wrong()

@@ -60,13 +60,23 @@ func (d *StreamDecoder) Decode(name string, data []byte) (evs []llm.Event, done 
 		if !ok {
 			break
 		}
-		switch string(key) {
-		case "id":
+		switch k := string(key); {
+		case d.started && (k == "id" || k == "model" || k == "created"):
+			// Repeated on every chunk; only the first one's are kept, so the rest
+			// are validated without being copied.
+			_, err = s.skip()
+		case k == "id":
 			id, err = s.optStr()
-		case "model":
+		case k == "model":
 			model, err = s.optStr()
-		case "created":
+		case k == "created":
 			created, err = s.optInt()
+		}
+		if err != nil {
+			return nil, false, malformed(err, string(key))
+		}
+		switch string(key) {
+		case "id", "model", "created":
 		case "choices":
 			err = d.choices(s)
 		case "usage":
