@@ -423,3 +423,40 @@ func BenchmarkEmulatorChat(b *testing.B) {
 		})
 	}
 }
+
+func TestOpenAISDKEmbeddings(t *testing.T) {
+	emu, _, c := openaiServer(t, Config{})
+	got, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+		Model: "text-embedding-3-small",
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"reset my password", "how do I reset my password"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Data) != 2 || len(got.Data[0].Embedding) != 1536 || got.Usage.PromptTokens == 0 {
+		t.Fatalf("%d vectors of %d dims, usage %+v", len(got.Data), len(got.Data[0].Embedding), got.Usage)
+	}
+	want := Embed([]string{"reset my password"}, 1536)[0]
+	for i, v := range got.Data[0].Embedding {
+		if float32(v) != want[i] {
+			t.Fatalf("dim %d: %v, want %v", i, v, want[i])
+		}
+	}
+	small, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+		Model: "text-embedding-3-large", Dimensions: openai.Int(64),
+		Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")},
+	})
+	if err != nil || len(small.Data[0].Embedding) != 64 {
+		t.Fatalf("dimensions 64: %v", err)
+	}
+	_, err = c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+		Model: "text-embedding-3-small", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")},
+	}, option.WithHeader(HeaderFault, "status=429"))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 {
+		t.Fatalf("fault: %v", err)
+	}
+	if s := emu.Stats().ByPath["/v1/embeddings"]; s.Requests != 3 || s.Succeeded != 2 || s.Faults["429"] != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}

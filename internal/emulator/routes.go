@@ -12,7 +12,14 @@ func (e *Emulator) routes() {
 	e.mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
 		e.serveChat(w, r, oa, "/v1/chat/completions", "", openai.DecodeRequest)
 	})
+	e.mux.HandleFunc("POST /v1/embeddings", func(w http.ResponseWriter, r *http.Request) {
+		e.serveEmbed(w, r, oa, "/v1/embeddings", "", openai.DecodeEmbeddingRequest,
+			func(req *llm.EmbeddingRequest, resp *llm.EmbeddingResponse) ([]byte, error) {
+				return openai.EncodeEmbeddingResponse(resp, req.EncodingFormat)
+			})
+	})
 	e.mux.HandleFunc("GET /v1/models", e.listModels)
+	e.mux.HandleFunc("POST /v1/messages", e.serveMessages(anthropicWire()))
 	e.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, oa, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url",
 			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + " (emulator)."}, http.StatusNotFound)

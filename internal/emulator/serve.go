@@ -219,33 +219,7 @@ func (x *exchange) reply(resp *llm.Response, lat Latency, f Fault) {
 		x.e.stats.record(x.model, x.path, outcomeRejected, "")
 		return
 	}
-	h := x.w.Header()
-	h.Set("Content-Type", "application/json")
-	switch f.Kind {
-	case FaultMalformed:
-		body = body[:len(body)/2] // status 200, but the JSON stops halfway
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		x.w.WriteHeader(http.StatusOK)
-		_, _ = x.w.Write(body)
-		x.e.stats.record(x.model, x.path, outcomeFault, f.Label())
-		return
-	case FaultCut: // After > 0: half the promised body, then the connection drops
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		x.w.WriteHeader(http.StatusOK)
-		_, _ = x.w.Write(body[:len(body)/2])
-		if fl, ok := x.w.(http.Flusher); ok {
-			fl.Flush()
-		}
-		x.e.stats.record(x.model, x.path, outcomeFault, f.Label())
-		panic(http.ErrAbortHandler)
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	x.w.WriteHeader(http.StatusOK)
-	if _, err := x.w.Write(body); err != nil {
-		x.e.stats.record(x.model, x.path, outcomeCanceled, "")
-		return
-	}
-	x.e.stats.record(x.model, x.path, outcomeSucceeded, "")
+	x.writeBody(body, f)
 }
 
 // stream sends the response as the format's event stream on the modelled schedule,
@@ -303,4 +277,88 @@ func hashBytes(b []byte) uint64 {
 	h := newHasher()
 	h.bytes(b)
 	return h.sum()
+}
+
+// serveEmbed runs an embeddings request: decode, faults, vectors, after TTFT.
+// Stream faults do not apply; "error" answers with its status, "cut" closes the
+// connection at once (after=0) or halfway through the body.
+func (e *Emulator) serveEmbed(w http.ResponseWriter, r *http.Request, wf *wire, path, urlModel string,
+	decode func(body []byte) (*llm.EmbeddingRequest, error),
+	encode func(req *llm.EmbeddingRequest, resp *llm.EmbeddingResponse) ([]byte, error)) {
+	x := &exchange{e: e, w: w, r: r, wf: wf, path: path, model: urlModel}
+	body, ok := x.admit()
+	if !ok {
+		return
+	}
+	req, err := decode(body)
+	if err != nil {
+		x.decodeFailed(err)
+		return
+	}
+	if x.model == "" {
+		x.model = req.Model
+	}
+	e.stats.received(x.model, path)
+	set, lerr := e.settingsFor(x.model, r.Header)
+	if lerr != nil {
+		x.reject(lerr, 0)
+		return
+	}
+	fault, faulted := e.drawFault(set, x.model, hashBytes(body))
+	if faulted && x.preFault(fault, false) {
+		return
+	}
+	if !faulted {
+		fault = Fault{}
+	}
+	dims := EmbeddingDims(x.model)
+	if req.Dimensions != nil && *req.Dimensions > 0 {
+		dims = *req.Dimensions
+	}
+	resp := &llm.EmbeddingResponse{Model: x.model, Vectors: Embed(req.Input, dims)}
+	for _, in := range req.Input {
+		resp.Usage.InputTokens += TextTokens(in)
+	}
+	if !sleep(r.Context(), set.latency.TTFT) {
+		e.stats.record(x.model, path, outcomeCanceled, "")
+		return
+	}
+	out, err := encode(req, resp)
+	if err != nil {
+		e.writeError(w, wf, &llm.Error{Kind: llm.KindUpstreamServer, Message: "emulator: encoding the embeddings: " + err.Error()}, 0)
+		e.stats.record(x.model, path, outcomeRejected, "")
+		return
+	}
+	x.writeBody(out, fault)
+}
+
+// writeBody sends a complete JSON body, or the malformed or cut version of it.
+func (x *exchange) writeBody(body []byte, f Fault) {
+	h := x.w.Header()
+	h.Set("Content-Type", "application/json")
+	switch f.Kind {
+	case FaultMalformed:
+		body = body[:len(body)/2] // status 200, but the JSON stops halfway
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		x.w.WriteHeader(http.StatusOK)
+		_, _ = x.w.Write(body)
+		x.e.stats.record(x.model, x.path, outcomeFault, f.Label())
+		return
+	case FaultCut: // After > 0: half the promised body, then the connection drops
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		x.w.WriteHeader(http.StatusOK)
+		_, _ = x.w.Write(body[:len(body)/2])
+		if fl, ok := x.w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		x.e.stats.record(x.model, x.path, outcomeFault, f.Label())
+		panic(http.ErrAbortHandler)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	x.w.WriteHeader(http.StatusOK)
+	if _, err := x.w.Write(body); err != nil {
+		x.e.stats.record(x.model, x.path, outcomeCanceled, "")
+		return
+	}
+	x.e.stats.record(x.model, x.path, outcomeSucceeded, "")
 }
