@@ -45,10 +45,12 @@ var (
 	calcWords    = []string{"calculate", "compute", "find ", "solve", "evaluate", "determine", "simplify", "how long", "what is the value", "estimate"}
 )
 
-// denseFeatures fills dst (len NumDense) with the hand-made features of p.
-func denseFeatures(p Prompt, dst []float32) {
+// denseFeatures fills dst (len NumDense) with the hand-made features of p. need,
+// when not nil, says which features the caller uses: the keyword searches of the
+// others are skipped (they are most of the cost on long prompts) and left at 0.
+func denseFeatures(p Prompt, dst []float32, need []bool) {
 	t := p.Text
-	lower := strings.ToLower(t)
+	lower := ""
 	var chars, digits, mathSym, codeSym, nonASCII, cjk, lines, sentences float64
 	var words, wordLetters, longWords, capitals float64
 	numbers := 0
@@ -123,6 +125,16 @@ func denseFeatures(p Prompt, dst []float32) {
 		numbers++
 		distinct[t[numStart:]] = struct{}{}
 	}
+	i := 0 // index of the feature being computed
+	want := func() bool {
+		if need != nil && !need[i] {
+			return false
+		}
+		if lower == "" && t != "" {
+			lower = strings.ToLower(t)
+		}
+		return true
+	}
 	if inWord && wordLen >= 10 {
 		longWords++
 	}
@@ -139,6 +151,9 @@ func denseFeatures(p Prompt, dst []float32) {
 		return float32(x / words)
 	}
 	count := func(list []string) float32 {
+		if !want() {
+			return 0
+		}
 		n := 0
 		for _, k := range list {
 			n += strings.Count(lower, k)
@@ -146,6 +161,9 @@ func denseFeatures(p Prompt, dst []float32) {
 		return float32(math.Log1p(float64(n)))
 	}
 	has := func(list ...string) float32 {
+		if !want() {
+			return 0
+		}
 		for _, k := range list {
 			if strings.Contains(lower, k) {
 				return 1
@@ -181,7 +199,6 @@ func denseFeatures(p Prompt, dst []float32) {
 	stemWords := float64(len(strings.Fields(stem)))
 
 	f := dst[:NumDense]
-	i := 0
 	put := func(v float32) { f[i] = v; i++ }
 	put(lg(chars))
 	put(lg(words))
@@ -204,7 +221,11 @@ func denseFeatures(p Prompt, dst []float32) {
 	put(has("prove", "show that", "derive"))
 	put(has("write ", "create ", "generate ", "compose ", "draft "))
 	put(has("true or false", "true, true", "false, false"))
-	put(count(negations) + boolf(strings.Contains(t, "NOT") || strings.Contains(t, "EXCEPT")))
+	if want() {
+		put(count(negations) + boolf(strings.Contains(t, "NOT") || strings.Contains(t, "EXCEPT")))
+	} else {
+		put(0)
+	}
 	put(lg(float64(strings.Count(t, "|"))))
 	put(float32(len(opts)) / 4)
 	put(lg(optWords))

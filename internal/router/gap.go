@@ -2,7 +2,9 @@ package router
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 )
 
 // arenaBenchElo are the LMArena (lmsys) text ratings of 2024-12-31 of the models
@@ -43,7 +45,10 @@ func FitGap(arena []Outcome) (GapModel, error) {
 		if !ok {
 			continue
 		}
-		for m, s := range o.Scores {
+		// Sorted names keep the float sums, and so the weights file, byte-identical
+		// from run to run.
+		for _, m := range slices.Sorted(maps.Keys(o.Scores)) {
+			s := o.Scores[m]
 			elo, known := arenaBenchElo[m]
 			if m == ref || !known {
 				continue

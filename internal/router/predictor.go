@@ -54,6 +54,7 @@ type Predictor struct {
 	w      Weights
 	free   []bool // dense features in use for free-form prompts
 	mcMask []bool // and for multiple-choice prompts
+	need   []bool // either, plus what tells the blocks apart
 }
 
 // DefaultPredictor returns the predictor with the weights embedded in the binary.
@@ -115,7 +116,15 @@ func newPredictor(w Weights) (*Predictor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{w: w, free: free, mcMask: mc}, nil
+	return &Predictor{w: w, free: free, mcMask: mc, need: needOf(free, mc)}, nil
+}
+
+func needOf(free, mc []bool) []bool {
+	need := make([]bool, NumDense)
+	for j := range need {
+		need[j] = free[j] || mc[j] || j == mcOptionsIndex
+	}
+	return need
 }
 
 func featureMask(names []string) ([]bool, error) {
@@ -143,10 +152,10 @@ func (p *Predictor) UsesEmbedding() bool { return p.w.Model.EmbDim > 0 }
 
 // featurize builds the model input for a prompt into buf (len 2·NumDense+1). emb
 // may be nil.
-func featurize(pr Prompt, free, mc []bool, hashDim int, emb []float32, buf []float32) vec {
+func featurize(pr Prompt, free, mc, need []bool, hashDim int, emb []float32, buf []float32) vec {
 	var d [64]float32
 	dense := d[:NumDense]
-	denseFeatures(pr, dense)
+	denseFeatures(pr, dense, need)
 	out := buf[:2*NumDense+1]
 	clear(out)
 	block, mask := out[NumDense:2*NumDense], free
@@ -180,7 +189,7 @@ var mcOptionsIndex = func() int {
 // strong model. emb is the prompt's sentence embedding, or nil.
 func (p *Predictor) Score(pr Prompt, emb []float32) float64 {
 	var buf [2*64 + 1]float32
-	v := featurize(pr, p.free, p.mcMask, p.w.Model.HashDim, emb, buf[:])
+	v := featurize(pr, p.free, p.mcMask, p.need, p.w.Model.HashDim, emb, buf[:])
 	return p.w.Model.logit(v)
 }
 

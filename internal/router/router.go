@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -154,13 +153,18 @@ func (r *Router) Decide(req Request, route Route, cands []Candidate) (*Decision,
 		refName = req.Requested
 	}
 	refQ := math.NaN()
-	for _, c := range cs {
-		if refName != "" && strings.EqualFold(c.Model, refName) {
-			refQ = c.Quality
-			break
+	if refName != "" {
+		for _, c := range cs {
+			if strings.EqualFold(c.Model, refName) {
+				refQ, refName = c.Quality, c.Model
+				break
+			}
 		}
-		if refName == "" && c.Rejected == "" && !(c.Quality <= refQ) {
-			refQ, refName = c.Quality, c.Model
+	} else {
+		for _, c := range cs {
+			if c.Rejected == "" && (math.IsNaN(refQ) || c.Quality > refQ) {
+				refQ, refName = c.Quality, c.Model
+			}
 		}
 	}
 	if math.IsNaN(refQ) {
@@ -186,26 +190,43 @@ func (r *Router) Decide(req Request, route Route, cands []Candidate) (*Decision,
 	meets := func(c *Considered) bool { return c.Rejected == "" && c.Predicted >= target-1e-12 }
 	// Plan order: candidates meeting the target by adjusted cost; then the others by
 	// predicted quality (the best fallback when nothing cheap will do); rejected last.
-	sort.SliceStable(cs, func(a, b int) bool {
-		ca, cb := &cs[a], &cs[b]
-		if (ca.Rejected == "") != (cb.Rejected == "") {
-			return ca.Rejected == ""
+	// Sorting small keys and permuting once avoids moving whole candidates around.
+	type key struct {
+		idx       int
+		class     int // 0 meets the target, 1 usable, 2 rejected
+		cost      money.USD
+		predicted float64
+	}
+	keys := make([]key, len(cs))
+	for i := range cs {
+		k := key{idx: i, cost: cs[i].AdjustedCost, predicted: cs[i].Predicted}
+		switch {
+		case cs[i].Rejected != "":
+			k.class = 2
+		case !meets(&cs[i]):
+			k.class = 1
 		}
-		ma, mb := meets(ca), meets(cb)
-		if ma != mb {
-			return ma
+		keys[i] = k
+	}
+	slices.SortStableFunc(keys, func(a, b key) int {
+		if a.class != b.class {
+			return a.class - b.class
 		}
-		if ma || ca.Rejected != "" {
-			if ca.AdjustedCost != cb.AdjustedCost {
-				return ca.AdjustedCost < cb.AdjustedCost
-			}
-			return ca.Predicted > cb.Predicted
+		byCost := cmpCost(a.cost, b.cost)
+		byPred := -cmpFloat(a.predicted, b.predicted)
+		if a.class == 1 {
+			byCost, byPred = byPred, byCost
 		}
-		if ca.Predicted != cb.Predicted {
-			return ca.Predicted > cb.Predicted
+		if byCost != 0 {
+			return byCost
 		}
-		return ca.AdjustedCost < cb.AdjustedCost
+		return byPred
 	})
+	sorted := make([]Considered, len(cs))
+	for i, k := range keys {
+		sorted[i] = cs[k.idx]
+	}
+	cs = sorted
 	d := &Decision{Route: route.Name, Chosen: cs[0].Candidate, Predicted: cs[0].Predicted, Reference: refName, Score: score, Considered: cs}
 	if meets(&cs[0]) {
 		d.Reason = fmt.Sprintf("cheapest of %d candidates predicted ≥ %.2f as good as %s (%.2f)", countMeets(cs, meets), target, refName, cs[0].Predicted)
@@ -230,6 +251,26 @@ func (r *Router) Decide(req Request, route Route, cands []Candidate) (*Decision,
 		}
 	}
 	return d, nil
+}
+
+func cmpCost(a, b money.USD) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func countMeets(cs []Considered, meets func(*Considered) bool) int {
