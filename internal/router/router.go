@@ -64,8 +64,11 @@ type Route struct {
 	QualityTarget float64
 	// Baseline is the reference model: quality is predicted relative to it and savings
 	// are counted against it. Empty: the best candidate by quality.
-	Baseline     string
-	MaxFallbacks int // 0: DefaultMaxFallbacks
+	Baseline string
+	// BaselineQuality is the baseline's catalog quality, used when the baseline is not
+	// among the candidates (say, excluded by the tenant's allow-list). 0: not known.
+	BaselineQuality float64
+	MaxFallbacks    int // 0: DefaultMaxFallbacks
 }
 
 // DefaultMaxFallbacks is how many fallbacks a plan lists when the route does not say.
@@ -109,6 +112,13 @@ type Decision struct {
 	Reason    string
 	// Considered lists every candidate, the eligible ones first in plan order.
 	Considered []Considered
+}
+
+// Summary is a one-line account of the decision for a response header or a log line:
+// `route=auto model=llama-3.3-70b provider=groq predicted=0.93 reference=gpt-4.1 est_cost=0.000021`.
+func (d *Decision) Summary() string {
+	return fmt.Sprintf("route=%s model=%s provider=%s predicted=%.2f reference=%s est_cost=%s",
+		d.Route, d.Chosen.Model, d.Chosen.Provider, d.Predicted, d.Reference, d.Chosen.EstCost.Decimal())
 }
 
 // Plan returns the chosen candidate followed by the fallbacks.
@@ -166,6 +176,9 @@ func (r *Router) Decide(req Request, route Route, cands []Candidate) (*Decision,
 				refQ, refName = c.Quality, c.Model
 			}
 		}
+	}
+	if math.IsNaN(refQ) && route.BaselineQuality > 0 && req.Requested == "" {
+		refQ = route.BaselineQuality
 	}
 	if math.IsNaN(refQ) {
 		if refName != "" {

@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +160,26 @@ func TestDecideErrors(t *testing.T) {
 	}
 	if _, err := r.Decide(Request{InputTokens: 1 << 30}, Route{}, cands()); !errors.Is(err, ErrNoCandidate) {
 		t.Errorf("no candidate fits: err = %v, want ErrNoCandidate", err)
+	}
+}
+
+func TestDecideUsesTheBaselineQualityWhenTheBaselineIsNotACandidate(t *testing.T) {
+	r := New(constPredictor(t, 0.3))
+	rt := Route{Name: "app", QualityTarget: 0.8, Baseline: "gpt-9", BaselineQuality: quality(1370)}
+	d, err := r.Decide(Request{Prompt: Prompt{Text: "x"}}, rt, cands())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Reference != "gpt-9" {
+		t.Errorf("reference %s, want gpt-9", d.Reference)
+	}
+	for _, c := range d.Considered {
+		if c.Model == "mid" && c.Predicted != 1 {
+			t.Errorf("mid is as good as the baseline: predicted %v, want 1", c.Predicted)
+		}
+	}
+	if !strings.Contains(d.Summary(), "route=app model=") {
+		t.Errorf("summary %q", d.Summary())
 	}
 }
 
