@@ -47,6 +47,9 @@ func cmdEvalRouter(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	elapsed := time.Since(start)
+	if res.Unscored > 0 {
+		fmt.Fprintf(stderr, "warning: %d prompts lack a score for %s or %s: scored, but left out of the metrics\n", res.Unscored, *weak, *strong)
+	}
 	if *out != "" {
 		if err := writeScoresFile(*out, outs, res.Scores); err != nil {
 			return err

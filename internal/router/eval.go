@@ -13,7 +13,7 @@ type ScoreFunc func(o *Outcome) float64
 
 // PredictorScore scores outcomes with a predictor's raw score (text features only).
 func PredictorScore(p *Predictor) ScoreFunc {
-	return func(o *Outcome) float64 { return p.Score(Prompt{Text: o.Prompt, Turns: 1}, nil) }
+	return func(o *Outcome) float64 { return p.Score(Prompt{Text: o.Prompt, Turns: max(o.Turns, 1)}, nil) }
 }
 
 var articleKeywords = []string{"analyze", "debug", "architecture", "refactor", "optimize"}
@@ -46,6 +46,9 @@ func WordCountScore(o *Outcome) float64 { return float64(len(strings.Fields(o.Pr
 type EvalResult struct {
 	Scores  []float64
 	Metrics []Metrics // per source group, then "all"
+	// Unscored counts prompts without a score for the weak or the strong model: they
+	// are scored by the router but left out of the metrics.
+	Unscored int
 }
 
 // Evaluate scores every outcome with score and computes RouteLLM's metrics per source
@@ -56,14 +59,18 @@ func Evaluate(outs []Outcome, weak, strong string, score ScoreFunc) (*EvalResult
 	var all []Scored
 	for i := range outs {
 		o := &outs[i]
+		res.Scores[i] = score(o)
 		w, s, err := pairScores(o, weak, strong)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate router: %w", err)
+			res.Unscored++
+			continue
 		}
-		res.Scores[i] = score(o)
 		it := Scored{Score: res.Scores[i], Weak: w, Strong: s}
 		groups[o.Group()] = append(groups[o.Group()], it)
 		all = append(all, it)
+	}
+	if len(all) == 0 && len(outs) > 0 {
+		return nil, fmt.Errorf("evaluate router: no prompt has scores for both %q and %q", weak, strong)
 	}
 	res.Metrics = measureAll(groups)
 	if len(groups) > 1 {

@@ -41,3 +41,18 @@ func TestReadOutcomesReportsTheBadLine(t *testing.T) {
 		t.Errorf("err = %v, want one naming line 3", err)
 	}
 }
+
+func TestOutcomesAcceptTurnListsNumericIDsAndNullScores(t *testing.T) {
+	in := `{"id": 81, "source": "mt-bench/writing", "prompt": ["Write a travel blog post.", "Rewrite it in rhymes."], "scores": {"a": 0.9, "b": null}}`
+	outs, err := ReadOutcomes(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := outs[0]
+	if o.ID != "81" || o.Turns != 2 || !strings.Contains(o.Prompt, "travel") || !strings.Contains(o.Prompt, "rhymes") || o.Group() != "mt-bench" {
+		t.Errorf("outcome %+v", o)
+	}
+	if _, ok := o.Scores["b"]; ok || o.Scores["a"] != 0.9 {
+		t.Errorf("scores %v: want a null score dropped", o.Scores)
+	}
+}

@@ -230,7 +230,12 @@ func TestEvaluateWritesOneScorePerPromptAndGroupsBySource(t *testing.T) {
 		t.Errorf("first line %s: want {\"id\":\"p0\",\"strong_score\":…}", lines[0])
 	}
 	if _, err := Evaluate(outs, "weak", "nobody", WordCountScore); err == nil {
-		t.Error("missing model scores: want an error")
+		t.Error("no prompt scored for the strong model: want an error")
+	}
+	outs[0].Scores = map[string]float64{"weak": 1}
+	res, err = Evaluate(outs, "weak", "strong", WordCountScore)
+	if err != nil || res.Unscored != 1 || len(res.Scores) != len(outs) {
+		t.Errorf("one prompt without a strong score: err %v, unscored %d, %d scores; want it scored but left out of the metrics", err, res.Unscored, len(res.Scores))
 	}
 }
 
