@@ -87,3 +87,25 @@ func TestCanonicalJSONRejectsInvalidInput(t *testing.T) {
 		}
 	}
 }
+
+func FuzzCanonicalJSON(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[1.50,"\u00e9",null]}`, `[]`, `"\ud83d\ude00"`, `-0.0e5`, `{"a":{"a":{}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		c, err := CanonicalJSON(src)
+		if valid := json.Valid(src); valid != (err == nil) {
+			t.Fatalf("json.Valid=%v but CanonicalJSON err=%v for %q", valid, err, src)
+		}
+		if err != nil {
+			return
+		}
+		if !json.Valid(c) {
+			t.Fatalf("canonical form %q of %q is not JSON", c, src)
+		}
+		again, err := CanonicalJSON(c)
+		if err != nil || string(again) != string(c) {
+			t.Fatalf("not idempotent: %q then %q (%v)", c, again, err)
+		}
+	})
+}

@@ -189,7 +189,14 @@ func PrefixKey(namespace string, req *llm.Request) (Key, error) {
 	return hashRequest(domainPrefix, namespace, req, true)
 }
 
+// ErrNoNamespace is returned for an empty namespace: every entry belongs to a tenant
+// (or to a namespace that configuration shares on purpose), never to everyone.
+var ErrNoNamespace = errors.New("cache key: empty namespace")
+
 func hashRequest(domain, namespace string, req *llm.Request, omitLastUserText bool) (Key, error) {
+	if namespace == "" {
+		return Key{}, ErrNoNamespace
+	}
 	e := keyEncoder{buf: make([]byte, 0, sizeHint(namespace, req))}
 	e.buf = append(e.buf, domain...)
 	e.str(namespace)

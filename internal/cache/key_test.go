@@ -186,6 +186,15 @@ func TestKeyIsScopedByNamespace(t *testing.T) {
 	}
 }
 
+func TestKeyRefusesAnEmptyNamespace(t *testing.T) {
+	if _, err := KeyFor("", baseRequest()); err != ErrNoNamespace {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := PrefixKey("", baseRequest()); err != ErrNoNamespace {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestKeyRejectsInvalidSchemas(t *testing.T) {
 	r := baseRequest()
 	r.Tools[0].Parameters = json.RawMessage(`{"type":`)
@@ -234,7 +243,7 @@ func TestPrefixKeyIgnoresOnlyTheLastUserText(t *testing.T) {
 }
 
 func TestParseKeyRoundTrips(t *testing.T) {
-	for _, ns := range []string{"tenant-a", "team:b/c*", "", "é"} {
+	for _, ns := range []string{"tenant-a", "team:b/c*", "é"} {
 		k := mustKey(t, ns, baseRequest())
 		s := k.String()
 		if strings.Count(s, ":") != 1 || strings.ContainsAny(s, "*?[]") {
