@@ -101,10 +101,25 @@ type Record struct {
 	Partial  bool // the stream ended before the upstream finished (client left, upstream cut)
 }
 
-// Normalize fills defaults a store relies on: UTC time, the miss cache status and the
-// none saving cause. Stores call it on insert.
+// Normalize fills defaults a store relies on (the miss cache status, the none saving
+// cause, status 200) and truncates times and durations to the microseconds stores
+// keep. Stores call it on insert, so a record read back equals its normalized form.
 func (r *Record) Normalize() {
-	r.Time = r.Time.UTC()
+	if r.Time.IsZero() {
+		r.Time = time.Now() // a record without a time is stamped when stored
+	}
+	r.Time = r.Time.UTC().Truncate(time.Microsecond)
+	r.Latency = r.Latency.Truncate(time.Microsecond)
+	r.TTFT = r.TTFT.Truncate(time.Microsecond)
+	r.Overhead = r.Overhead.Truncate(time.Microsecond)
+	if len(r.Attempts) > 0 {
+		as := make([]Attempt, len(r.Attempts)) // the caller's slice is not ours to change
+		for i, a := range r.Attempts {
+			a.Latency = a.Latency.Truncate(time.Microsecond)
+			as[i] = a
+		}
+		r.Attempts = as
+	}
 	if r.Cache == "" {
 		r.Cache = CacheMiss
 	}

@@ -165,7 +165,22 @@ func testSummaryExact(t *testing.T, s ledger.Store) {
 	// Three days and a bit, so ranges cross raw edges, hours and whole days.
 	from, to := t0.Add(-7*time.Hour-13*time.Minute), t0.Add(3*24*time.Hour+5*time.Hour)
 	recs := synth.New(synth.Options{From: from, To: to, N: 6000, Keys: 8, Tenants: 3, Seed: 7}).Fill(6000)
-	insert(t, s, recs...)
+	// Most records arrive in time order, in batches that move the rollup watermark;
+	// every tenth arrives at the end, long after its hour was rolled up.
+	var onTime, late []ledger.Record
+	for i, r := range recs {
+		if i%10 == 3 {
+			late = append(late, r)
+		} else {
+			onTime = append(onTime, r)
+		}
+	}
+	for len(onTime) > 0 {
+		n := min(len(onTime), 97)
+		insert(t, s, onTime[:n]...)
+		onTime = onTime[n:]
+	}
+	insert(t, s, late...)
 	rng := rand.New(rand.NewPCG(1, 2))
 	span := int64(to.Sub(from) + 2*time.Hour)
 	randTime := func() time.Time {

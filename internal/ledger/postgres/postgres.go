@@ -69,12 +69,22 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 		norm[i].Normalize()
 		rows[i] = sqlq.RawValues(&norm[i])
 	}
+	var watermark int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// FOR SHARE: an advance (FOR UPDATE) waits for this insert, and this insert
+		// sees the watermark the advance leaves.
+		if err := tx.QueryRow(ctx, sqlq.WatermarkSQL(sqlq.Postgres, true)).Scan(&watermark); err != nil {
+			return fmt.Errorf("read watermark: %w", err)
+		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"requests"}, s.cols, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copy requests: %w", err)
 		}
+		late := sqlq.Late(norm, watermark)
+		if len(late) == 0 {
+			return nil
+		}
 		b := &pgx.Batch{}
-		for i, rr := range sqlq.ComputeRollups(norm) {
+		for i, rr := range sqlq.ComputeRollups(late) {
 			for _, args := range rr.Args {
 				b.Queue(s.upserts[i], args...)
 			}
@@ -86,6 +96,11 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 	})
 	if err != nil {
 		return fmt.Errorf("ledger insert %d records: %w", len(recs), err)
+	}
+	if target := sqlq.Target(sqlq.Newest(norm), sqlq.DefaultGrace); target > watermark {
+		// Stored already: a failed advance must not fail the insert (the writer would
+		// insert the records twice). The next insert tries again.
+		_ = sqlq.Advance(ctx, s.DB, sqlq.Postgres, target)
 	}
 	return nil
 }

@@ -31,8 +31,7 @@ type Store struct {
 	sqlq.Reader
 	w       *sql.DB // the one writer connection
 	insert  *sql.Stmt
-	upserts []*sql.Stmt
-	rollups []sqlq.Rollup
+	upserts []*sql.Stmt // per sqlq.Rollups(), for late records
 }
 
 var _ ledger.Store = (*Store)(nil)
@@ -95,15 +94,15 @@ func (s *Store) init(ctx context.Context, path string) error {
 	for _, ru := range sqlq.Rollups() {
 		st, err := s.w.PrepareContext(ctx, sqlq.UpsertSQL(sqlq.SQLite, ru))
 		if err != nil {
-			return fmt.Errorf("prepare %s upsert: %w", ru.Table, err)
+			return fmt.Errorf("prepare %s upsert: %w", ru.Table(), err)
 		}
 		s.upserts = append(s.upserts, st)
-		s.rollups = append(s.rollups, ru)
 	}
 	return nil
 }
 
-// Insert writes records and their rollups in one transaction.
+// Insert writes records in one transaction (with their rollups when their hour is
+// rolled up already), then rolls up the hours the batch completed.
 func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -118,22 +117,34 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 		return fmt.Errorf("ledger insert: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	var watermark int64
+	if err := tx.QueryRowContext(ctx, sqlq.WatermarkSQL(sqlq.SQLite, false)).Scan(&watermark); err != nil {
+		return fmt.Errorf("ledger insert: read watermark: %w", err)
+	}
 	ins := tx.StmtContext(ctx, s.insert)
 	for i := range norm {
 		if _, err := ins.ExecContext(ctx, sqlq.RawValues(&norm[i])...); err != nil {
 			return fmt.Errorf("ledger insert %s: %w", norm[i].RequestID, err)
 		}
 	}
-	for i, rows := range sqlq.ComputeRollups(norm) {
-		up := tx.StmtContext(ctx, s.upserts[i])
-		for _, args := range rows.Args {
-			if _, err := up.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("ledger insert: update %s: %w", rows.Rollup.Table, err)
+	if late := sqlq.Late(norm, watermark); len(late) > 0 {
+		for i, rows := range sqlq.ComputeRollups(late) {
+			up := tx.StmtContext(ctx, s.upserts[i])
+			for _, args := range rows.Args {
+				if _, err := up.ExecContext(ctx, args...); err != nil {
+					return fmt.Errorf("ledger insert: update %s: %w", rows.Rollup.Table(), err)
+				}
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("ledger insert: commit: %w", err)
+	}
+	if target := sqlq.Target(sqlq.Newest(norm), sqlq.DefaultGrace); target > watermark {
+		// The records are stored: a failed advance must not fail the insert (the
+		// writer would insert them twice). The next insert tries again; until then
+		// queries read those hours from raw rows.
+		_ = sqlq.Advance(ctx, s.w, sqlq.SQLite, target)
 	}
 	return nil
 }

@@ -49,3 +49,12 @@ func TestReopeningKeepsRecordsAndMigratesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func BenchmarkInsertBatch500(b *testing.B) {
+	s, err := Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ledgertest.BenchInsert(b, s)
+}

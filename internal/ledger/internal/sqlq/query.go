@@ -36,7 +36,23 @@ type segment struct {
 // plan splits [from, to) into raw edges, hourly parts and whole days, so that every
 // record is counted exactly once and raw rows are read for at most two partial
 // hours. An hourly series never uses the daily rollups.
-func plan(from, to int64, iv ledger.Interval) []segment {
+func plan(from, to, watermark int64, iv ledger.Interval) []segment {
+	if watermark < to { // rows at and after the watermark are not rolled up yet
+		cut := max(watermark, from)
+		segs := planRolled(from, cut, iv)
+		if n := len(segs); n > 0 && segs[n-1].width == 0 && segs[n-1].to == cut {
+			segs[n-1].to = to
+			return segs
+		}
+		return append(segs, segment{cut, to, 0})
+	}
+	return planRolled(from, to, iv)
+}
+
+func planRolled(from, to int64, iv ledger.Interval) []segment {
+	if from >= to {
+		return nil
+	}
 	a, b := ceilTo(from, hourUS), floorTo(to, hourUS)
 	if a >= b {
 		return []segment{{from, to, 0}}
@@ -214,28 +230,74 @@ func (a *accumulator) result() *ledger.Summary {
 	return s
 }
 
-// Summary aggregates q from rollups and, for partial hours, raw rows.
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// needed lists the rollup columns a query groups or filters by.
+func needed(q *ledger.Query) []string {
+	var need []string
+	if c := dimColumn(q.GroupBy, false); c != "" {
+		need = append(need, c)
+	}
+	f := &q.Filter
+	for _, x := range []struct {
+		col string
+		n   int
+	}{{"model", len(f.Models)}, {"provider", len(f.Providers)}, {"key_id", len(f.Keys)},
+		{"tenant", len(f.Tenants)}, {"route_reason", len(f.Routes)}, {"cache_status", len(f.Cache)}} {
+		if x.n > 0 {
+			need = append(need, x.col)
+		}
+	}
+	return need
+}
+
+// Summary aggregates q from rollups and, for partial hours and the hours not rolled
+// up yet, raw rows, all in one read snapshot.
 func (rd *Reader) Summary(ctx context.Context, q ledger.Query) (*ledger.Summary, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	keyed := q.Filter.NeedsKeys() || q.GroupBy == ledger.ByKey || q.GroupBy == ledger.ByTenant
+	sum, err := rd.summary(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("ledger summary %s..%s: %w", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), err)
+	}
+	return sum, nil
+}
+
+func (rd *Reader) summary(ctx context.Context, q ledger.Query) (*ledger.Summary, error) {
+	opts := &sql.TxOptions{}
+	if rd.Dialect == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := rd.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var watermark int64
+	if err := tx.QueryRowContext(ctx, WatermarkSQL(rd.Dialect, false)).Scan(&watermark); err != nil {
+		return nil, fmt.Errorf("read watermark: %w", err)
+	}
+	need := needed(&q)
 	acc := newAccumulator(&q)
-	for _, seg := range plan(q.From.UnixMicro(), q.To.UnixMicro(), q.Interval) {
-		var err error
+	for _, seg := range plan(q.From.UnixMicro(), q.To.UnixMicro(), watermark, q.Interval) {
 		if seg.width == 0 {
-			err = rd.aggRaw(ctx, seg, acc)
+			err = rd.aggRaw(ctx, tx, seg, acc)
 		} else {
-			err = rd.aggRollup(ctx, seg, pickRollup(seg.width, keyed), acc)
+			err = rd.aggRollup(ctx, tx, seg, pickRollup(seg.width, need), acc)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ledger summary %s..%s: %w", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), err)
+			return nil, err
 		}
 	}
 	return acc.result(), nil
 }
 
-func (rd *Reader) aggRollup(ctx context.Context, seg segment, r Rollup, acc *accumulator) error {
+func (rd *Reader) aggRollup(ctx context.Context, db querier, seg segment, r Rollup, acc *accumulator) error {
 	w := &where{d: rd.Dialect}
 	w.add("bucket >= ?", seg.from/usPerSec)
 	w.add("bucket < ?", seg.to/usPerSec)
@@ -258,13 +320,13 @@ func (rd *Reader) aggRollup(ctx context.Context, seg segment, r Rollup, acc *acc
 	for _, m := range measureNames() {
 		sel = append(sel, rd.Dialect.sum(m))
 	}
-	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + r.Table + w.String()
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + r.Table() + w.String()
 	if len(group) > 0 {
 		query += " GROUP BY " + strings.Join(group, ", ")
 	}
-	rows, err := rd.DB.QueryContext(ctx, query, w.args...)
+	rows, err := db.QueryContext(ctx, query, w.args...)
 	if err != nil {
-		return fmt.Errorf("query %s: %w", r.Table, err)
+		return fmt.Errorf("query %s: %w", r.Table(), err)
 	}
 	defer rows.Close()
 	ms := measures()
@@ -278,7 +340,7 @@ func (rd *Reader) aggRollup(ctx context.Context, seg segment, r Rollup, acc *acc
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("scan %s: %w", r.Table, err)
+			return fmt.Errorf("scan %s: %w", r.Table(), err)
 		}
 		c := &acc.scratch
 		*c = ledger.Counts{}
@@ -291,7 +353,7 @@ func (rd *Reader) aggRollup(ctx context.Context, seg segment, r Rollup, acc *acc
 		acc.add(t, g, c)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", r.Table, err)
+		return fmt.Errorf("read %s: %w", r.Table(), err)
 	}
 	return nil
 }
@@ -302,12 +364,12 @@ const rawAggColumns = "time_us, tenant, key_id, served_model, provider, route_re
 	"input_tokens, cached_tokens, cache_write_tokens, output_tokens, reasoning_tokens, " +
 	"latency_us, ttft_us, overhead_us"
 
-func (rd *Reader) aggRaw(ctx context.Context, seg segment, acc *accumulator) error {
+func (rd *Reader) aggRaw(ctx context.Context, db querier, seg segment, acc *accumulator) error {
 	w := &where{d: rd.Dialect}
 	w.add("time_us >= ?", seg.from)
 	w.add("time_us < ?", seg.to)
 	w.filter(&acc.q.Filter, true)
-	rows, err := rd.DB.QueryContext(ctx, "SELECT "+rawAggColumns+" FROM requests"+w.String(), w.args...)
+	rows, err := db.QueryContext(ctx, "SELECT "+rawAggColumns+" FROM requests"+w.String(), w.args...)
 	if err != nil {
 		return fmt.Errorf("query raw edge: %w", err)
 	}

@@ -10,63 +10,125 @@ import (
 	"github.com/arbiterhq/arbiter/internal/ledger"
 )
 
-// Rollup is one pre-aggregated table: records summed per time bucket and per
-// combination of dimensions. Keyed rollups add tenant and key; the narrow ones
-// without them are far smaller and answer every query that does not ask about keys.
-type Rollup struct {
-	Table string
-	Width int64 // bucket width in seconds
-	Keyed bool
+// Rollups are pre-aggregated tables: records summed per time bucket (hour, day) and
+// per combination of some dimensions. Each query reads the smallest rollup whose
+// dimensions cover what it groups and filters by, so a month of the headline figures
+// reads 30 rows, not millions.
+//
+// Rollups hold exactly the raw rows older than the watermark (kept in rollup_state,
+// always at an hour boundary). Inserting a batch moves the watermark to the hour
+// before the batch's newest record less a grace period and aggregates the hours it
+// passed in SQL, set-wise; records that arrive later than that for an hour already
+// rolled up are added to every rollup row by row. Queries read rollups below the
+// watermark and raw rows above it, in one snapshot.
+
+// Kind is a set of rollup dimensions, kept at hourly and daily width.
+type Kind struct {
+	Name string
+	Dims []string // column names, in key order
 }
 
-// Rollups lists the rollup tables, the ones preferred by queries first.
-func Rollups() []Rollup {
-	return []Rollup{
-		{"rollup_hour", 3600, false},
-		{"rollup_hour_keys", 3600, true},
-		{"rollup_day", 86400, false},
-		{"rollup_day_keys", 86400, true},
+// Kinds lists the rollup dimension sets, smallest first: a query uses the first that
+// covers it. keyfull, the finest, is the source the others are derived from.
+func Kinds() []Kind {
+	return []Kind{
+		{"total", nil},
+		{"rc", []string{"route_reason", "cache_status"}},
+		{"mp", []string{"model", "provider"}},
+		{"key", []string{"tenant", "key_id"}},
+		{"keymp", []string{"tenant", "key_id", "model", "provider"}},
+		{"full", []string{"model", "provider", "route_reason", "cache_status"}},
+		{"keyfull", []string{"tenant", "key_id", "model", "provider", "route_reason", "cache_status"}},
 	}
 }
 
-func pickRollup(width int64, keyed bool) Rollup {
-	for _, r := range Rollups() {
-		if r.Width == width && r.Keyed == keyed {
-			return r
+// Rollup is one table: a kind at a width.
+type Rollup struct {
+	Kind  Kind
+	Width int64 // bucket width in seconds
+}
+
+// Table is the rollup's table name.
+func (r Rollup) Table() string {
+	if r.Width == 86400 {
+		return "rollup_" + r.Kind.Name + "_day"
+	}
+	return "rollup_" + r.Kind.Name + "_hour"
+}
+
+func (r Rollup) keyed() bool { return slices.Contains(r.Kind.Dims, "key_id") }
+
+// Rollups lists every rollup table.
+func Rollups() []Rollup {
+	var out []Rollup
+	for _, w := range []int64{3600, 86400} {
+		for _, k := range Kinds() {
+			out = append(out, Rollup{k, w})
 		}
 	}
-	panic(fmt.Sprintf("sqlq: no rollup of width %d keyed=%v", width, keyed))
+	return out
 }
 
-func (r Rollup) dims() []string {
-	if r.Keyed {
-		return []string{"tenant", "key_id", "model", "provider", "route_reason", "cache_status"}
+// pickRollup returns the smallest rollup of a width that has every needed column.
+func pickRollup(width int64, need []string) Rollup {
+	for _, k := range Kinds() {
+		ok := true
+		for _, n := range need {
+			if !slices.Contains(k.Dims, n) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return Rollup{k, width}
+		}
 	}
-	return []string{"model", "provider", "route_reason", "cache_status"}
+	panic(fmt.Sprintf("sqlq: no rollup covers %v", need))
 }
 
-// measure is a summable column of the rollups and the Counts field it holds;
-// durations are stored in microseconds (scale 1000 from nanoseconds).
+// measure is a summable column of the rollups: how to compute it from raw rows, and
+// the scale from the Counts field (durations are stored in microseconds).
 type measure struct {
 	name  string
+	raw   string // aggregate over requests
 	scale int64
 }
 
 func measures() []measure {
+	count := func(cond string) string { return "SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END)" }
+	sumIf := func(cond, col string) string { return "SUM(CASE WHEN " + cond + " THEN " + col + " ELSE 0 END)" }
 	ms := []measure{
-		{"requests", 1}, {"errors", 1}, {"server_errors", 1}, {"streams", 1}, {"partials", 1},
-		{"estimated", 1}, {"cache_hits", 1}, {"semantic_hits", 1}, {"coalesced", 1}, {"bypassed", 1},
-		{"cost_nusd", 1}, {"baseline_cost_nusd", 1}, {"saved_nusd", 1}, {"saved_cache_nusd", 1},
-		{"saved_routing_nusd", 1}, {"saved_provider_nusd", 1},
-		{"input_tokens", 1}, {"cached_tokens", 1}, {"cache_write_tokens", 1}, {"output_tokens", 1},
-		{"reasoning_tokens", 1},
-		{"latency_sum_us", 1000}, {"overhead_sum_us", 1000}, {"ttft_count", 1}, {"ttft_sum_us", 1000},
+		{"requests", "COUNT(*)", 1},
+		{"errors", count("status >= 400"), 1},
+		{"server_errors", count("status >= 500"), 1},
+		{"streams", count("stream"), 1},
+		{"partials", count("partial"), 1},
+		{"estimated", count("tokens_estimated"), 1},
+		{"cache_hits", count("cache_status = 'hit'"), 1},
+		{"semantic_hits", count("cache_status = 'semantic-hit'"), 1},
+		{"coalesced", count("cache_status = 'coalesced'"), 1},
+		{"bypassed", count("cache_status = 'bypass'"), 1},
+		{"cost_nusd", "SUM(cost_nusd)", 1},
+		{"baseline_cost_nusd", "SUM(baseline_cost_nusd)", 1},
+		{"saved_nusd", "SUM(saved_nusd)", 1},
+		{"saved_cache_nusd", sumIf("saving_cause = 'cache'", "saved_nusd"), 1},
+		{"saved_routing_nusd", sumIf("saving_cause = 'routing'", "saved_nusd"), 1},
+		{"saved_provider_nusd", sumIf("saving_cause = 'provider'", "saved_nusd"), 1},
+		{"input_tokens", "SUM(input_tokens)", 1},
+		{"cached_tokens", "SUM(cached_tokens)", 1},
+		{"cache_write_tokens", "SUM(cache_write_tokens)", 1},
+		{"output_tokens", "SUM(output_tokens)", 1},
+		{"reasoning_tokens", "SUM(reasoning_tokens)", 1},
+		{"latency_sum_us", "SUM(latency_us)", 1000},
+		{"overhead_sum_us", "SUM(overhead_us)", 1000},
+		{"ttft_count", count("ttft_us > 0"), 1},
+		{"ttft_sum_us", "SUM(ttft_us)", 1000},
 	}
 	for i := range ledger.NumBuckets {
-		ms = append(ms, measure{fmt.Sprintf("lat_%02d", i), 1})
+		ms = append(ms, measure{fmt.Sprintf("lat_%02d", i), count(fmt.Sprintf("lat_bucket = %d", i)), 1})
 	}
 	for i := range ledger.NumBuckets {
-		ms = append(ms, measure{fmt.Sprintf("ttft_%02d", i), 1})
+		ms = append(ms, measure{fmt.Sprintf("ttft_%02d", i), count(fmt.Sprintf("ttft_bucket = %d", i)), 1})
 	}
 	return ms
 }
@@ -100,6 +162,25 @@ func fields(c *ledger.Counts) []*int64 {
 	return p
 }
 
+// recordDim returns a record's value of a rollup column.
+func recordDim(r *ledger.Record, col string) string {
+	switch col {
+	case "tenant":
+		return r.Tenant
+	case "key_id":
+		return r.KeyID
+	case "model":
+		return r.ServedModel
+	case "provider":
+		return r.Provider
+	case "route_reason":
+		return r.RouteReason
+	case "cache_status":
+		return string(r.Cache)
+	}
+	panic("sqlq: unknown dimension " + col)
+}
+
 // rollupKey identifies one rollup row.
 type rollupKey struct {
 	bucket int64
@@ -125,19 +206,19 @@ type RollupRows struct {
 	Args   [][]any
 }
 
-// ComputeRollups sums normalized records into rows of every rollup table.
+// ComputeRollups sums normalized records into rows of every rollup table, for
+// records that arrive after their hour was rolled up.
 func ComputeRollups(recs []ledger.Record) []RollupRows {
 	rs := Rollups()
 	out := make([]RollupRows, len(rs))
+	ms := measures()
 	for i, r := range rs {
 		acc := make(map[rollupKey]*ledger.Counts)
 		for j := range recs {
 			rec := &recs[j]
 			k := rollupKey{bucket: bucketOf(rec.Time, r.Width)}
-			if r.Keyed {
-				k.dims = [6]string{rec.Tenant, rec.KeyID, rec.ServedModel, rec.Provider, rec.RouteReason, string(rec.Cache)}
-			} else {
-				k.dims = [6]string{rec.ServedModel, rec.Provider, rec.RouteReason, string(rec.Cache)}
+			for d, col := range r.Kind.Dims {
+				k.dims[d] = recordDim(rec, col)
 			}
 			c := acc[k]
 			if c == nil {
@@ -151,8 +232,7 @@ func ComputeRollups(recs []ledger.Record) []RollupRows {
 			keys = append(keys, k)
 		}
 		slices.SortFunc(keys, compareKeys)
-		ms := measures()
-		nd := len(r.dims())
+		nd := len(r.Kind.Dims)
 		out[i].Rollup = r
 		out[i].Args = make([][]any, len(keys))
 		for j, k := range keys {
@@ -170,22 +250,79 @@ func ComputeRollups(recs []ledger.Record) []RollupRows {
 	return out
 }
 
+func (r Rollup) keyCols() []string { return append([]string{"bucket"}, r.Kind.Dims...) }
+
+// onConflict adds the new sums to an existing row.
+func (r Rollup) onConflict() string {
+	ms := measureNames()
+	set := make([]string, len(ms))
+	for i, m := range ms {
+		set[i] = fmt.Sprintf("%s = %s.%s + excluded.%s", m, r.Table(), m, m)
+	}
+	return " ON CONFLICT (" + strings.Join(r.keyCols(), ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
+
 // UpsertSQL adds one row's sums into a rollup table.
 func UpsertSQL(d Dialect, r Rollup) string {
-	cols := append([]string{"bucket"}, r.dims()...)
-	key := strings.Join(cols, ", ")
-	ms := measureNames()
-	cols = append(cols, ms...)
+	cols := append(r.keyCols(), measureNames()...)
 	ph := make([]string, len(cols))
 	for i := range ph {
 		ph[i] = d.P(i + 1)
 	}
-	set := make([]string, len(ms))
-	for i, m := range ms {
-		set[i] = fmt.Sprintf("%s = %s.%s + excluded.%s", m, r.Table, m, m)
+	return "INSERT INTO " + r.Table() + " (" + strings.Join(cols, ", ") + ") VALUES (" +
+		strings.Join(ph, ", ") + ")" + r.onConflict()
+}
+
+// AdvanceStmt is one statement of a rollup advance. Its two arguments are the range
+// in Unix microseconds when FromRaw, else in seconds.
+type AdvanceStmt struct {
+	SQL     string
+	FromRaw bool
+}
+
+// AdvanceSQL returns the statements that roll the raw rows of an hour-aligned range
+// into every rollup: the finest hourly rollup from the raw rows, the other hourly
+// ones from it, and the daily ones from the hourly.
+func AdvanceSQL(d Dialect) []AdvanceStmt {
+	fine := Rollup{Kinds()[len(Kinds())-1], 3600}
+	all := append(fine.keyCols(), measureNames()...)
+	rawDims := make([]string, len(fine.Kind.Dims))
+	for i, c := range fine.Kind.Dims {
+		rawDims[i] = c
+		if c == "model" {
+			rawDims[i] = "served_model"
+		}
 	}
-	return "INSERT INTO " + r.Table + " (" + strings.Join(cols, ", ") + ") VALUES (" +
-		strings.Join(ph, ", ") + ") ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(set, ", ")
+	sel := []string{fmt.Sprintf("(time_us / %d) * 3600", hourUS)}
+	sel = append(sel, rawDims...)
+	for _, m := range measures() {
+		sel = append(sel, m.raw)
+	}
+	group := append([]string{fmt.Sprintf("(time_us / %d) * 3600", hourUS)}, rawDims...)
+	stmts := []AdvanceStmt{{FromRaw: true, SQL: "INSERT INTO " + fine.Table() + " (" + strings.Join(all, ", ") + ") SELECT " +
+		strings.Join(sel, ", ") + " FROM requests WHERE time_us >= " + d.P(1) + " AND time_us < " + d.P(2) +
+		" GROUP BY " + strings.Join(group, ", ") + fine.onConflict()}}
+	derive := func(dst, src Rollup) AdvanceStmt {
+		b := "bucket"
+		if dst.Width != src.Width {
+			b = fmt.Sprintf("(bucket / %d) * %d", dst.Width, dst.Width)
+		}
+		sel := append([]string{b}, dst.Kind.Dims...)
+		for _, m := range measureNames() {
+			sel = append(sel, "SUM("+m+")")
+		}
+		group := append([]string{b}, dst.Kind.Dims...)
+		return AdvanceStmt{SQL: "INSERT INTO " + dst.Table() + " (" + strings.Join(append(dst.keyCols(), measureNames()...), ", ") +
+			") SELECT " + strings.Join(sel, ", ") + " FROM " + src.Table() + " WHERE bucket >= " + d.P(1) +
+			" AND bucket < " + d.P(2) + " GROUP BY " + strings.Join(group, ", ") + dst.onConflict()}
+	}
+	for _, k := range Kinds()[:len(Kinds())-1] {
+		stmts = append(stmts, derive(Rollup{k, 3600}, fine))
+	}
+	for _, k := range Kinds() {
+		stmts = append(stmts, derive(Rollup{k, 86400}, Rollup{k, 3600}))
+	}
+	return stmts
 }
 
 func bucketOf(t time.Time, width int64) int64 {

@@ -29,11 +29,22 @@ func RawValues(r *ledger.Record) []any {
 		r.Latency.Microseconds(), r.TTFT.Microseconds(), r.Overhead.Microseconds(),
 		int64(r.Status), string(r.ErrorKind), int64(len(r.Attempts)), ledger.EncodeAttempts(r.Attempts),
 		r.Stream, r.Partial,
+		int64(ledger.BucketOf(r.Latency)), ttftBucket(r.TTFT),
 	}
 }
 
+func ttftBucket(d time.Duration) int64 {
+	if d <= 0 {
+		return -1
+	}
+	return int64(ledger.BucketOf(d))
+}
+
 // selectRecord is the column list scanRecord reads.
-func selectRecord() string { return "id, " + strings.Join(RawColumns(), ", ") }
+func selectRecord() string {
+	cols := RawColumns()
+	return "id, " + strings.Join(cols[:len(cols)-2], ", ") // not the histogram buckets
+}
 
 type scanner interface{ Scan(dest ...any) error }
 

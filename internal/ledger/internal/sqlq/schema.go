@@ -81,6 +81,8 @@ var rawColumns = [...]column{
 	{"latency_us", "int"}, {"ttft_us", "int"}, {"overhead_us", "int"},
 	{"status", "int"}, {"error_kind", "text"}, {"attempt_count", "int"}, {"attempts", "text"},
 	{"stream", "bool"}, {"partial", "bool"},
+	// Histogram bucket indexes, so that rollups aggregate percentiles in SQL.
+	{"lat_bucket", "int"}, {"ttft_bucket", "int"},
 }
 
 // RawColumns returns the requests table's insert columns.
@@ -147,27 +149,31 @@ func Migrations(d Dialect) []Migration {
 	for _, r := range Rollups() {
 		v1 = append(v1, rollupDDL(d, r)...)
 	}
+	v1 = append(v1,
+		"CREATE TABLE IF NOT EXISTS rollup_state (id "+d.typ("int")+" PRIMARY KEY, watermark_us "+d.typ("int")+")",
+		"INSERT INTO rollup_state (id, watermark_us) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
 	return []Migration{{Version: 1, Name: "requests and rollups", Stmts: v1}}
 }
 
 func rollupDDL(d Dialect, r Rollup) []string {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + r.Table + " (\n  bucket " + d.typ("int"))
-	for _, dim := range r.dims() {
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + r.Table() + " (\n  bucket " + d.typ("int"))
+	for _, dim := range r.Kind.Dims {
 		b.WriteString(",\n  " + dim + " " + d.typ("text"))
 	}
 	for _, m := range measureNames() {
 		b.WriteString(",\n  " + m + " " + d.typ("int"))
 	}
-	b.WriteString(",\n  PRIMARY KEY (bucket, " + strings.Join(r.dims(), ", ") + ")\n)")
+	b.WriteString(",\n  PRIMARY KEY (" + strings.Join(r.keyCols(), ", ") + ")\n)")
 	if d == SQLite {
 		b.WriteString(" WITHOUT ROWID") // clustered on the key: range scans read only their rows
 	}
 	out := []string{b.String()}
-	if r.Keyed {
+	if r.keyed() && len(r.Kind.Dims) > 2 {
+		t := r.Table()
 		out = append(out,
-			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s_key ON %s (key_id, bucket)", r.Table, r.Table),
-			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s_tenant ON %s (tenant, bucket)", r.Table, r.Table))
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s_key ON %s (key_id, bucket)", t, t),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s_tenant ON %s (tenant, bucket)", t, t))
 	}
 	return out
 }
