@@ -52,6 +52,11 @@ type stream struct {
 
 func (s *stream) Recv() (llm.Event, error) {
 	for {
+		if s.err == nil && s.closed.Load() {
+			// Closed by the caller: whatever was buffered is abandoned with the stream.
+			s.pending = nil
+			s.err = s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
+		}
 		if len(s.pending) > 0 {
 			ev := s.pending[0]
 			s.pending = s.pending[1:]
@@ -65,10 +70,6 @@ func (s *stream) Recv() (llm.Event, error) {
 		}
 		if s.done.Load() {
 			s.err = io.EOF
-			continue
-		}
-		if s.closed.Load() {
-			s.err = s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
 			continue
 		}
 		ev, err := s.rd.Next()

@@ -1,0 +1,132 @@
+package gemini
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbiterhq/arbiter/internal/llm"
+	"github.com/arbiterhq/arbiter/internal/sse"
+	wire "github.com/arbiterhq/arbiter/internal/wire/gemini"
+)
+
+// Stream sends a streamGenerateContent?alt=sse request and returns once Gemini has
+// answered with a success status. Events are decoded one SSE event at a time as Recv
+// is called. Cancelling ctx or calling Close aborts the upstream request at once. A
+// body that ends before every candidate has a finishReason is an error, never a
+// silent end.
+func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	body, err := wire.EncodeRequest(req)
+	if err != nil {
+		return nil, p.finish(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	resp, err := p.post(sctx, p.endpoint(req.Model, "streamGenerateContent")+"?alt=sse", body, true)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &stream{p: p, model: req.Model, parent: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body),
+		dec: wire.NewStreamDecoder()}, nil
+}
+
+// stream is one upstream SSE response. Recv is called by one goroutine; Close may be
+// called from any goroutine, at any time, more than once.
+type stream struct {
+	p      *Provider
+	model  string
+	parent context.Context
+	cancel context.CancelFunc
+	resp   *http.Response
+	rd     *sse.Reader
+	dec    *wire.StreamDecoder
+
+	pending []llm.Event
+	err     error // terminal: io.EOF or the failure, returned by every later Recv
+	done    atomic.Bool
+	closed  atomic.Bool
+	once    sync.Once
+}
+
+func (s *stream) Recv() (llm.Event, error) {
+	for {
+		if s.err == nil && s.closed.Load() {
+			// Closed by the caller: whatever was buffered is abandoned with the stream.
+			s.pending = nil
+			s.err = s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
+		}
+		if len(s.pending) > 0 {
+			ev := s.pending[0]
+			s.pending = s.pending[1:]
+			if ev.Type == llm.EventStart {
+				if ev.Created == 0 {
+					ev.Created = s.p.now().Unix()
+				}
+				if ev.Model == "" {
+					ev.Model = s.model
+				}
+			}
+			return ev, nil
+		}
+		if s.err != nil {
+			return llm.Event{}, s.err
+		}
+		if s.done.Load() {
+			s.err = io.EOF
+			continue
+		}
+		ev, err := s.rd.Next()
+		if err != nil {
+			s.err = s.readErr(err)
+			continue
+		}
+		evs, done, err := s.dec.Decode(ev.Name, ev.Data)
+		if err != nil {
+			s.err = s.p.finish(err)
+			continue
+		}
+		s.pending = evs
+		if done {
+			s.done.Store(true)
+		}
+	}
+}
+
+func (s *stream) readErr(err error) error {
+	switch {
+	case s.parent.Err() != nil:
+		return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+	case s.closed.Load():
+		return s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before a finishReason", Err: err})
+	case errors.Is(err, sse.ErrTooLarge):
+		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
+	}
+	return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+}
+
+// drainGrace bounds how long Close waits for the end of the body after the last chunk,
+// so that the connection can be reused.
+const drainGrace = 100 * time.Millisecond
+
+// Close releases the upstream request: after a complete stream it first lets the
+// body end (briefly) so the connection returns to the pool; otherwise it aborts the
+// request at once.
+func (s *stream) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		if s.done.Load() {
+			t := time.AfterFunc(drainGrace, s.cancel)
+			_, _ = io.Copy(io.Discard, io.LimitReader(s.resp.Body, 64<<10))
+			t.Stop()
+		}
+		s.cancel()
+		s.resp.Body.Close()
+	})
+	return nil
+}
