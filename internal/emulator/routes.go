@@ -20,6 +20,9 @@ func (e *Emulator) routes() {
 	})
 	e.mux.HandleFunc("GET /v1/models", e.listModels)
 	e.mux.HandleFunc("POST /v1/messages", e.serveMessages(anthropicWire()))
+	gm := geminiWire()
+	e.mux.HandleFunc("POST /v1beta/models/{target}", e.serveGemini("v1beta", gm))
+	e.mux.HandleFunc("POST /v1/models/{target}", e.serveGemini("v1", gm))
 	e.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, oa, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url",
 			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + " (emulator)."}, http.StatusNotFound)
