@@ -54,7 +54,9 @@ func (e *Emulator) serveGemini(version string, wf *wire) http.HandlerFunc {
 		case method == "embedContent" || method == "batchEmbedContents":
 			batch := method == "batchEmbedContents"
 			e.serveEmbed(w, r, wf, path, model,
-				func(body []byte) (*llm.EmbeddingRequest, error) { return gemini.DecodeEmbeddingRequest(model, body, batch) },
+				func(body []byte) (*llm.EmbeddingRequest, error) {
+					return gemini.DecodeEmbeddingRequest(model, body, batch)
+				},
 				func(_ *llm.EmbeddingRequest, resp *llm.EmbeddingResponse) ([]byte, error) {
 					return gemini.EncodeEmbeddingResponse(resp, batch)
 				})
