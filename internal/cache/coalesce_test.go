@@ -480,3 +480,86 @@ func BenchmarkGroupUncontended(b *testing.B) {
 		}
 	}
 }
+
+// TestGroupUnderChurn mixes joiners, readers that leave early and readers that finish,
+// over many calls: every reader that finishes sees the whole answer, and nothing
+// deadlocks or leaks (goleak in TestMain).
+func TestGroupUnderChurn(t *testing.T) {
+	g := NewGroup(GroupOptions{MaxBuffer: 4096})
+	events := llm.Events(answer(longAnswer(5)), 32)
+	var calls atomic.Int32
+	fn := func(ctx context.Context) (llm.Stream, error) {
+		calls.Add(1)
+		return &yieldingStream{ctx: ctx, events: events}, nil
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, _, err := g.Do(ctx, keyN("t", i%4), fn)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			leaveAfter := len(events) + 1
+			if i%3 == 0 {
+				leaveAfter = i % len(events)
+			}
+			var got []llm.Event
+			for n := 0; ; n++ {
+				if n == leaveAfter {
+					if i%2 == 0 {
+						cancel()
+					} else {
+						s.Close()
+					}
+					return
+				}
+				ev, err := s.Recv()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					if errors.Is(err, ErrFellBehind) {
+						return
+					}
+					t.Errorf("reader %d: %v", i, err)
+					return
+				}
+				got = append(got, ev)
+			}
+			s.Close()
+			if !reflect.DeepEqual(got, events) {
+				t.Errorf("reader %d got %d events of %d", i, len(got), len(events))
+			}
+		}(i)
+	}
+	wg.Wait()
+	if st := g.Stats(); st.InFlight != 0 || int(st.Leaders) != int(calls.Load()) {
+		t.Fatalf("stats %+v, %d upstream calls", st, calls.Load())
+	}
+}
+
+// yieldingStream serves events, yielding between them so that readers interleave.
+type yieldingStream struct {
+	ctx    context.Context
+	events []llm.Event
+	i      int
+}
+
+func (s *yieldingStream) Recv() (llm.Event, error) {
+	runtime.Gosched()
+	if err := s.ctx.Err(); err != nil {
+		return llm.Event{}, err
+	}
+	if s.i >= len(s.events) {
+		return llm.Event{}, io.EOF
+	}
+	s.i++
+	return s.events[s.i-1], nil
+}
+
+func (s *yieldingStream) Close() error { return nil }
