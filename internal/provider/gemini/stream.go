@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/arbiterhq/arbiter/internal/llm"
 	"github.com/arbiterhq/arbiter/internal/sse"
@@ -80,6 +79,17 @@ func (s *stream) Recv() (llm.Event, error) {
 			continue
 		}
 		ev, err := s.rd.Next()
+		if err == io.EOF && s.parent.Err() == nil && !s.closed.Load() {
+			// Gemini's end of stream is the end of the body.
+			evs, err := s.dec.EndOfStream()
+			if err != nil {
+				s.err = s.p.finish(err)
+				continue
+			}
+			s.pending = evs
+			s.done.Store(true)
+			continue
+		}
 		if err != nil {
 			s.err = s.readErr(err)
 			continue
@@ -102,29 +112,19 @@ func (s *stream) readErr(err error) error {
 		return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
 	case s.closed.Load():
 		return s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
-	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before a finishReason", Err: err})
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended in the middle of an event", Err: err})
 	case errors.Is(err, sse.ErrTooLarge):
 		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
 	}
 	return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
 }
 
-// drainGrace bounds how long Close waits for the end of the body after the last chunk,
-// so that the connection can be reused.
-const drainGrace = 100 * time.Millisecond
-
-// Close releases the upstream request: after a complete stream it first lets the
-// body end (briefly) so the connection returns to the pool; otherwise it aborts the
-// request at once.
+// Close releases the upstream request, aborting it at once unless the body was
+// already read to its end (which returns the connection to the pool).
 func (s *stream) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		if s.done.Load() {
-			t := time.AfterFunc(drainGrace, s.cancel)
-			_, _ = io.Copy(io.Discard, io.LimitReader(s.resp.Body, 64<<10))
-			t.Stop()
-		}
 		s.cancel()
 		s.resp.Body.Close()
 	})

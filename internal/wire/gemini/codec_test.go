@@ -306,30 +306,36 @@ func TestDecodeErrorRetryDelayAndBadKey(t *testing.T) {
 	}
 }
 
-func decodeSSE(t *testing.T, d *StreamDecoder, stream []byte) ([]llm.Event, bool, error) {
+// decodeSSE runs a recorded stream through a StreamDecoder, event by event, then
+// EndOfStream as a reader does when the body ends.
+func decodeSSE(t *testing.T, d *StreamDecoder, stream []byte) ([]llm.Event, error) {
 	t.Helper()
 	r := sse.NewReader(bytes.NewReader(stream))
 	var out []llm.Event
 	for {
 		ev, err := r.Next()
 		if err == io.EOF {
-			return out, false, nil
+			evs, err := d.EndOfStream()
+			return append(out, evs...), err
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		evs, done, err := d.Decode(ev.Name, ev.Data)
 		out = append(out, evs...)
-		if err != nil || done {
-			return out, done, err
+		if done {
+			t.Fatal("Gemini streams have no end marker: Decode must not report done")
+		}
+		if err != nil {
+			return out, err
 		}
 	}
 }
 
 func TestStreamDecoderGoldenAndReencode(t *testing.T) {
-	evs, done, err := decodeSSE(t, NewStreamDecoder(), readTestdata(t, "stream_text_call.sse"))
-	if err != nil || !done {
-		t.Fatalf("done=%v err=%v", done, err)
+	evs, err := decodeSSE(t, NewStreamDecoder(), readTestdata(t, "stream_text_call.sse"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	golden(t, "stream_text_call.events.golden.json", indent(t, evs))
 	types := make([]llm.EventType, len(evs))
@@ -355,9 +361,9 @@ func TestStreamDecoderGoldenAndReencode(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "stream_text_call.reencoded.golden.sse", buf.Bytes())
-	again, done, err := decodeSSE(t, NewStreamDecoder(), buf.Bytes())
-	if err != nil || !done {
-		t.Fatalf("re-decoding: done=%v err=%v", done, err)
+	again, err := decodeSSE(t, NewStreamDecoder(), buf.Bytes())
+	if err != nil {
+		t.Fatalf("re-decoding: %v", err)
 	}
 	a, _ := json.Marshal(evs)
 	b, _ := json.Marshal(again)
@@ -437,12 +443,13 @@ func TestStreamFailWritesErrorChunk(t *testing.T) {
 	}
 }
 
-func TestStreamCutBeforeFinishIsNotDone(t *testing.T) {
+func TestStreamCutBeforeFinishIsAnError(t *testing.T) {
 	s := readTestdata(t, "stream_text_call.sse")
 	cut := s[:bytes.LastIndex(s, []byte("data: "))]
-	_, done, err := decodeSSE(t, NewStreamDecoder(), cut)
-	if err != nil || done {
-		t.Fatalf("done=%v err=%v: a stream without finishReason must not be done", done, err)
+	_, err := decodeSSE(t, NewStreamDecoder(), cut)
+	var e *llm.Error
+	if !errors.As(err, &e) || e.Kind != llm.KindUpstreamServer {
+		t.Fatalf("err = %v: a stream without finishReason must end in an error", err)
 	}
 }
 

@@ -69,8 +69,10 @@ package gemini
 //     ReasoningTokens = thoughtsTokenCount. The modality breakdowns are dropped.
 //   - Thought parts stream as EventReasoning and are dropped from whole responses
 //     and by the encoder.
-//   - A stream is done when every candidate seen has a finishReason; usage is taken
-//     from the last usageMetadata. The encoder holds a tool call until it is whole
+//   - Gemini streams have no end marker: the body's end is the end, and
+//     StreamDecoder.EndOfStream reports a stream cut before every candidate's
+//     finishReason as an error; usage is the last usageMetadata, emitted at the end.
+//     The encoder holds a tool call until it is whole
 //     (Gemini never splits one) and puts finish reasons and usage in a last chunk.
 //   - Mid-stream errors are written as a {"error":{code,message,status}} chunk.
 //

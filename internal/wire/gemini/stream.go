@@ -147,7 +147,9 @@ func (e *StreamEncoder) Fail(w *sse.Writer, err *llm.Error) error {
 }
 
 // StreamDecoder turns streamGenerateContent chunks into neutral events. Gemini has
-// no end marker: the stream is done when every candidate seen has a finishReason.
+// no end marker: Decode never reports done, and the reader calls EndOfStream when the
+// body ends, which checks that every candidate finished and emits the usage (taken
+// from the last usageMetadata, which Gemini repeats cumulatively).
 type StreamDecoder struct {
 	started  bool
 	calls    map[int]int // candidate → tool calls so far
@@ -160,7 +162,24 @@ func NewStreamDecoder() *StreamDecoder {
 	return &StreamDecoder{calls: map[int]int{}, finished: map[int]bool{}}
 }
 
-// Decode handles one SSE event (Gemini sends no event names).
+// EndOfStream is called when the body ends: it returns the closing usage event, or
+// an upstream_server error when a candidate never received its finishReason (the
+// stream was cut short).
+func (d *StreamDecoder) EndOfStream() ([]llm.Event, error) {
+	complete := len(d.finished) > 0
+	for _, f := range d.finished {
+		complete = complete && f
+	}
+	if !complete {
+		return nil, &llm.Error{Kind: llm.KindUpstreamServer, Message: "gemini: stream ended before a finishReason"}
+	}
+	if d.usage == nil {
+		return nil, nil
+	}
+	return []llm.Event{{Type: llm.EventUsage, Usage: d.usage}}, nil
+}
+
+// Decode handles one SSE event (Gemini sends no event names); done is always false.
 func (d *StreamDecoder) Decode(_ string, data []byte) ([]llm.Event, bool, error) {
 	var w wireResponse
 	if err := json.Unmarshal(data, &w); err != nil {
@@ -209,12 +228,5 @@ func (d *StreamDecoder) Decode(_ string, data []byte) ([]llm.Event, bool, error)
 			out = append(out, llm.Event{Type: llm.EventFinish, Choice: c.Index, FinishReason: finishReason(c.FinishReason, d.calls[c.Index] > 0)})
 		}
 	}
-	done := len(d.finished) > 0
-	for _, f := range d.finished {
-		done = done && f
-	}
-	if done && d.usage != nil {
-		out = append(out, llm.Event{Type: llm.EventUsage, Usage: d.usage})
-	}
-	return out, done, nil
+	return out, false, nil
 }
