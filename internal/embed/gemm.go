@@ -61,3 +61,11 @@ func gemmAccGo(c, a []float32, m int, w matrix) {
 		}
 	}
 }
+
+// axpyInt8Go is dst[i] += alpha·int8(q[i]) over len(dst).
+func axpyInt8Go(dst []float32, alpha float32, q []byte) {
+	q = q[:len(dst)]
+	for i := range dst {
+		dst[i] += alpha * float32(int8(q[i]))
+	}
+}

@@ -80,3 +80,20 @@ func axpyVec(dst []float32, alpha float32, x []float32) {
 		axpy(dst[n16:], alpha, x[n16:])
 	}
 }
+
+//go:noescape
+func axpyInt8x16(dst *float32, alpha float32, q *byte, n int)
+
+// axpyInt8 is dst[i] += alpha·int8(q[i]) over len(dst); q must be at least as long.
+func axpyInt8(dst []float32, alpha float32, q []byte) {
+	n16 := len(dst) &^ 15
+	if !haveFMA || n16 == 0 {
+		axpyInt8Go(dst, alpha, q)
+		return
+	}
+	q = q[:len(dst)]
+	axpyInt8x16(&dst[0], alpha, &q[0], n16)
+	if n16 < len(dst) {
+		axpyInt8Go(dst[n16:], alpha, q[n16:])
+	}
+}

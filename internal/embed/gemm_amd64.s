@@ -346,3 +346,29 @@ axpyloop:
 	JNZ         axpyloop
 	VZEROUPPER
 	RET
+
+// func axpyInt8x16(dst *float32, alpha float32, q *byte, n int)
+//
+// dst[i] += alpha·float32(int8(q[i])) for n a positive multiple of 16, with AVX2
+// (sign-extend 8 bytes to 8 int32, convert, FMA).
+TEXT ·axpyInt8x16(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	VBROADCASTSS alpha+8(FP), Y0
+	MOVQ         q+16(FP), SI
+	MOVQ         n+24(FP), CX
+
+axpy8loop:
+	VPMOVSXBD   (SI), Y1
+	VPMOVSXBD   8(SI), Y2
+	VCVTDQ2PS   Y1, Y1
+	VCVTDQ2PS   Y2, Y2
+	VFMADD213PS (DI), Y0, Y1
+	VFMADD213PS 32(DI), Y0, Y2
+	VMOVUPS     Y1, (DI)
+	VMOVUPS     Y2, 32(DI)
+	ADDQ        $16, SI
+	ADDQ        $64, DI
+	SUBQ        $16, CX
+	JNZ         axpy8loop
+	VZEROUPPER
+	RET

@@ -10,3 +10,5 @@ func gemmAcc(c, a []float32, m int, w matrix) {
 func dotVec(a, b []float32) float32 { return dot(a, b) }
 
 func axpyVec(dst []float32, alpha float32, x []float32) { axpy(dst, alpha, x) }
+
+func axpyInt8(dst []float32, alpha float32, q []byte) { axpyInt8Go(dst, alpha, q) }

@@ -75,5 +75,17 @@ func TestVectorKernelsMatchScalarOnes(t *testing.T) {
 				t.Fatalf("n=%d: axpyVec[%d] %v, axpy %v", n, i, got[i], want[i])
 			}
 		}
+		q := make([]byte, n)
+		for i := range q {
+			q[i] = byte(int8(rng.IntN(255) - 127))
+		}
+		got, want = append([]float32(nil), a...), append([]float32(nil), a...)
+		axpyInt8(got, 0.01, q)
+		axpyInt8Go(want, 0.01, q)
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+				t.Fatalf("n=%d: axpyInt8[%d] %v, axpyInt8Go %v", n, i, got[i], want[i])
+			}
+		}
 	}
 }

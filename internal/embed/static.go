@@ -195,10 +195,7 @@ func (s *StaticEmbedder) embedIDs(v []float32, ids []int32) {
 		}
 		row := s.rows[int(id)*staticRowBytes : (int(id)+1)*staticRowBytes]
 		a := s.weights[id] * math.Float32frombits(binary.LittleEndian.Uint32(row))
-		q := row[4 : 4+Dim]
-		for j := range v {
-			v[j] += a * float32(int8(q[j]))
-		}
+		axpyInt8(v, a, row[4:4+Dim])
 	}
 	var ss float32
 	for _, x := range v {

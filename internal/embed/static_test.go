@@ -179,6 +179,7 @@ func BenchmarkStaticEmbed30Tokens(b *testing.B) {
 	ctx := context.Background()
 	texts := []string{sentence30}
 	b.ReportAllocs()
+	defer reportCPUPerOp(b)()
 	for b.Loop() {
 		if _, err := s.Embed(ctx, texts); err != nil {
 			b.Fatal(err)
@@ -190,6 +191,7 @@ func BenchmarkTokenize30Tokens(b *testing.B) {
 	tok := mustStatic(b).Tokenizer()
 	var dst []int32
 	b.ReportAllocs()
+	defer reportCPUPerOp(b)()
 	for b.Loop() {
 		dst = tok.Encode(dst[:0], sentence30)
 	}

@@ -235,6 +235,7 @@ func BenchmarkEmbed30Tokens(b *testing.B) {
 	ctx := context.Background()
 	texts := []string{sentence30}
 	b.ReportAllocs()
+	defer reportCPUPerOp(b)()
 	for b.Loop() {
 		if _, err := m.Embed(ctx, texts); err != nil {
 			b.Fatal(err)
