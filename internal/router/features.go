@@ -30,6 +30,15 @@ var featureNames = [...]string{
 	"log_turns", "multi_step_cues", "units_money", "article_keywords", "passage",
 }
 
+// featureIndex maps a feature name to its position; read-only after initialisation.
+var featureIndex = func() map[string]int {
+	m := make(map[string]int, len(featureNames))
+	for i, n := range featureNames {
+		m[n] = i
+	}
+	return m
+}()
+
 // NumDense is the number of dense hand-made features.
 var NumDense = len(featureNames)
 
@@ -60,6 +69,10 @@ func denseFeatures(p Prompt, dst []float32, need []bool) {
 	numStart := 0
 	wordLen := 0
 	prevSpace := true
+	if !needsRichPass(need) {
+		chars, words, lines, sentences = basicCounts(t)
+		t = "" // skip the rich pass below
+	}
 	for i, r := range t {
 		chars++
 		switch {
@@ -125,6 +138,7 @@ func denseFeatures(p Prompt, dst []float32, need []bool) {
 		numbers++
 		distinct[t[numStart:]] = struct{}{}
 	}
+	t = p.Text
 	i := 0 // index of the feature being computed
 	want := func() bool {
 		if need != nil && !need[i] {
@@ -174,29 +188,25 @@ func denseFeatures(p Prompt, dst []float32, need []bool) {
 	lg := func(x float64) float32 { return float32(math.Log1p(x)) }
 
 	// Multiple-choice shape: options "\nA." … and the stem before them.
-	stem, opts := t, []string(nil)
-	if i := strings.Index(t, "\nA."); i >= 0 {
-		stem = t[:i]
-		rest := t[i+1:]
-		rest = strings.TrimSuffix(strings.TrimSpace(rest), "Answer:")
-		for _, line := range strings.Split(rest, "\n") {
-			if len(line) >= 2 && line[1] == '.' && line[0] >= 'A' && line[0] <= 'H' {
-				opts = append(opts, strings.TrimSpace(line[2:]))
+	stem, rest, nOpts := splitOptions(t)
+	var optWords, numericOpts float64
+	if nOpts > 0 {
+		for line := range strings.SplitSeq(rest, "\n") {
+			if isOptionLine(line) {
+				o := strings.TrimSpace(line[2:])
+				optWords += float64(countFields(o))
+				if o != "" && strings.ContainsAny(o[:1], "0123456789-−$") {
+					numericOpts++
+				}
 			}
 		}
+		optWords /= float64(nOpts)
+		numericOpts /= float64(nOpts)
 	}
-	var optWords, numericOpts float64
-	for _, o := range opts {
-		optWords += float64(len(strings.Fields(o)))
-		if o != "" && strings.ContainsAny(o[:1], "0123456789-−$") {
-			numericOpts++
-		}
+	stemWords := 0.0
+	if need == nil || need[featureIndex["log_stem_words"]] || need[featureIndex["passage"]] {
+		stemWords = float64(countFields(stem))
 	}
-	if len(opts) > 0 {
-		optWords /= float64(len(opts))
-		numericOpts /= float64(len(opts))
-	}
-	stemWords := float64(len(strings.Fields(stem)))
 
 	f := dst[:NumDense]
 	put := func(v float32) { f[i] = v; i++ }
@@ -227,7 +237,7 @@ func denseFeatures(p Prompt, dst []float32, need []bool) {
 		put(0)
 	}
 	put(lg(float64(strings.Count(t, "|"))))
-	put(float32(len(opts)) / 4)
+	put(float32(nOpts) / 4)
 	put(lg(optWords))
 	put(float32(numericOpts))
 	put(lg(stemWords))
@@ -246,6 +256,103 @@ func denseFeatures(p Prompt, dst []float32, need []bool) {
 	put(count(articleWords))
 	put(boolf(stemWords > 150))
 }
+
+// basicFeatures are the features basicCounts provides (with the option parse and
+// the keyword counts, which do not need the per-character pass).
+var basicFeatures = map[string]bool{
+	"log_chars": true, "log_words": true, "log_lines": true, "log_sentences": true,
+	"mc_options": true, "log_option_words": true, "numeric_options": true, "log_stem_words": true,
+	"code_keywords": true, "code_fence": true, "q_which": true, "q_what": true, "q_how_many_much": true,
+	"q_why_explain": true, "q_calculate": true, "q_prove": true, "q_write": true, "q_true_false": true,
+	"negation": true, "statements_pipe": true, "math_notation": true, "log_turns": true,
+	"multi_step_cues": true, "units_money": true, "article_keywords": true, "passage": true,
+}
+
+// needsRichPass reports whether any needed feature requires the full per-character
+// pass (digits, numbers, symbols, scripts, word shapes).
+func needsRichPass(need []bool) bool {
+	if need == nil {
+		return true
+	}
+	for j, n := range need {
+		if n && !basicFeatures[featureNames[j]] {
+			return true
+		}
+	}
+	return false
+}
+
+// basicCounts counts characters (runes), words (runs of letters), lines and sentence
+// ends exactly as the full pass does, but without its per-character bookkeeping: a
+// '.' between two digits is a decimal point, not a sentence end.
+func basicCounts(t string) (chars, words, lines, sentences float64) {
+	inWord := false
+	for i, r := range t {
+		chars++
+		letter := r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') || r >= utf8.RuneSelf && unicode.IsLetter(r)
+		if letter && !inWord {
+			words++
+		}
+		inWord = letter
+		switch r {
+		case '\n':
+			lines++
+		case '?', '!':
+			sentences++
+		case '.':
+			if !(i > 0 && isDigit(t[i-1]) && i+1 < len(t) && isDigit(t[i+1])) {
+				sentences++
+			}
+		}
+	}
+	return chars, words, lines, sentences
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+
+// splitOptions splits a multiple-choice prompt into its stem and the text from the
+// first option line ("\nA.") on, and counts the option lines ("A." … "H.").
+func splitOptions(t string) (stem, rest string, n int) {
+	i := strings.Index(t, "\nA.")
+	if i < 0 {
+		return t, "", 0
+	}
+	stem, rest = t[:i], t[i+1:]
+	rest = strings.TrimSuffix(strings.TrimSpace(rest), "Answer:")
+	for line := range strings.SplitSeq(rest, "\n") {
+		if isOptionLine(line) {
+			n++
+		}
+	}
+	return stem, rest, n
+}
+
+func isOptionLine(line string) bool {
+	return len(line) >= 2 && line[1] == '.' && line[0] >= 'A' && line[0] <= 'H'
+}
+
+// isMultipleChoiceText reports whether the prompt has answer options; it equals the
+// mc_options feature being non-zero.
+func isMultipleChoiceText(t string) bool {
+	_, _, n := splitOptions(t)
+	return n > 0
+}
+
+// countFields counts whitespace-separated fields like len(strings.Fields(s)),
+// without allocating.
+func countFields(s string) int {
+	n, in := 0, false
+	for _, r := range s {
+		sp := r < utf8.RuneSelf && asciiSpace[r] || r >= utf8.RuneSelf && unicode.IsSpace(r)
+		if !sp && !in {
+			n++
+		}
+		in = !sp
+	}
+	return n
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 func boolf(b bool) float32 {
 	if b {

@@ -54,7 +54,6 @@ type Predictor struct {
 	w      Weights
 	free   []bool // dense features in use for free-form prompts
 	mcMask []bool // and for multiple-choice prompts
-	need   []bool // either, plus what tells the blocks apart
 }
 
 // DefaultPredictor returns the predictor with the weights embedded in the binary.
@@ -116,15 +115,7 @@ func newPredictor(w Weights) (*Predictor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{w: w, free: free, mcMask: mc, need: needOf(free, mc)}, nil
-}
-
-func needOf(free, mc []bool) []bool {
-	need := make([]bool, NumDense)
-	for j := range need {
-		need[j] = free[j] || mc[j] || j == mcOptionsIndex
-	}
-	return need
+	return &Predictor{w: w, free: free, mcMask: mc}, nil
 }
 
 func featureMask(names []string) ([]bool, error) {
@@ -150,19 +141,20 @@ func (p *Predictor) Weights() Weights { return p.w }
 // without one (the embedding term is then left out).
 func (p *Predictor) UsesEmbedding() bool { return p.w.Model.EmbDim > 0 }
 
-// featurize builds the model input for a prompt into buf (len 2·NumDense+1). emb
-// may be nil.
-func featurize(pr Prompt, free, mc, need []bool, hashDim int, emb []float32, buf []float32) vec {
+// featurize builds the model input for a prompt into buf (len 2·NumDense+1): the
+// features of the prompt's block (multiple-choice or free-form), only those the block
+// uses being computed. emb may be nil.
+func featurize(pr Prompt, free, mc []bool, hashDim int, emb []float32, buf []float32) vec {
 	var d [64]float32
 	dense := d[:NumDense]
-	denseFeatures(pr, dense, need)
 	out := buf[:2*NumDense+1]
 	clear(out)
 	block, mask := out[NumDense:2*NumDense], free
-	if isMultipleChoice(dense) {
+	if isMultipleChoiceText(pr.Text) {
 		block, mask = out[:NumDense], mc
 		out[2*NumDense] = 1
 	}
+	denseFeatures(pr, dense, mask)
 	for j, x := range dense {
 		if mask[j] {
 			block[j] = x
@@ -171,25 +163,12 @@ func featurize(pr Prompt, free, mc, need []bool, hashDim int, emb []float32, buf
 	return vec{dense: out, tokens: hashedTokens(pr.Text, hashDim, nil), emb: emb}
 }
 
-// isMultipleChoice reads the mc_options feature (computed from the "\nA." option
-// lines) of the unmasked features.
-func isMultipleChoice(dense []float32) bool { return dense[mcOptionsIndex] > 0 }
-
-var mcOptionsIndex = func() int {
-	for i, n := range featureNames {
-		if n == "mc_options" {
-			return i
-		}
-	}
-	panic("router: mc_options feature missing")
-}()
-
 // Score returns the router's raw score for a prompt: the log-odds that the strong
 // model answers it strictly better than the weak one. Higher means more need for the
 // strong model. emb is the prompt's sentence embedding, or nil.
 func (p *Predictor) Score(pr Prompt, emb []float32) float64 {
 	var buf [2*64 + 1]float32
-	v := featurize(pr, p.free, p.mcMask, p.need, p.w.Model.HashDim, emb, buf[:])
+	v := featurize(pr, p.free, p.mcMask, p.w.Model.HashDim, emb, buf[:])
 	return p.w.Model.logit(v)
 }
 

@@ -122,14 +122,14 @@ func TestFeaturesSeeFormatAndShape(t *testing.T) {
 		t.Fatalf("no feature %s", name)
 		return 0
 	}
-	if !isMultipleChoice(d) || get("mc_options") != 1 {
+	if !isMultipleChoiceText(mc) || get("mc_options") != 1 {
 		t.Errorf("four options not seen: mc_options = %v", get("mc_options"))
 	}
 	if get("numeric_options") != 1 || get("negation") == 0 {
 		t.Errorf("numeric_options %v, negation %v", get("numeric_options"), get("negation"))
 	}
 	denseFeatures(Prompt{Text: "Tom has 3 apples and buys 2.5 more. How many does he have?", Turns: 1}, d, nil)
-	if isMultipleChoice(d) || get("log_numbers") == 0 || get("decimal_or_fraction") != 1 || get("q_how_many_much") != 1 {
+	if get("mc_options") != 0 || get("log_numbers") == 0 || get("decimal_or_fraction") != 1 || get("q_how_many_much") != 1 {
 		t.Errorf("word problem features wrong: %v", d)
 	}
 }
@@ -252,6 +252,37 @@ func TestArticleRuleTiers(t *testing.T) {
 	} {
 		if got := ArticleRuleScore(&Outcome{Prompt: tt.text}); got != tt.want {
 			t.Errorf("ArticleRuleScore(%.20q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestBasicPassMatchesTheFullPass(t *testing.T) {
+	texts := []string{"", "a", "3.14 is pi. Really? Yes!", "1,5.3 and 1./2 and 1,.5\n\nNext line.", "Ünïcödé wörds 中文 and 12.5%",
+		"Which is it?\nA. 1.5\nB. 2\nC. x\nD. y\nAnswer:"}
+	// Deterministic pseudo-random strings over a tricky alphabet.
+	alphabet := []rune("ab Z9.,/?!\n中é-")
+	x := uint32(1)
+	for n := 0; n < 300; n++ {
+		var sb strings.Builder
+		for k := 0; k < n%40; k++ {
+			x = x*1664525 + 1013904223
+			sb.WriteRune(alphabet[int(x>>16)%len(alphabet)])
+		}
+		texts = append(texts, sb.String())
+	}
+	need := make([]bool, NumDense)
+	for j, n := range featureNames {
+		need[j] = basicFeatures[n]
+	}
+	full := make([]float32, NumDense)
+	lean := make([]float32, NumDense)
+	for _, text := range texts {
+		denseFeatures(Prompt{Text: text, Turns: 1}, full, nil)
+		denseFeatures(Prompt{Text: text, Turns: 1}, lean, need)
+		for j, n := range featureNames {
+			if need[j] && full[j] != lean[j] {
+				t.Errorf("%q: %s = %v in the full pass, %v in the basic one", text, n, full[j], lean[j])
+			}
 		}
 	}
 }

@@ -235,11 +235,25 @@ func (r *Router) Decide(req Request, route Route, cands []Candidate) (*Decision,
 		}
 		return byPred
 	})
-	sorted := make([]Considered, len(cs))
-	for i, k := range keys {
-		sorted[i] = cs[k.idx]
+	// Apply the order in place, cycle by cycle.
+	done := make([]bool, len(cs))
+	for i := range cs {
+		if done[i] || keys[i].idx == i {
+			continue
+		}
+		tmp := cs[i]
+		j := i
+		for {
+			done[j] = true
+			src := keys[j].idx
+			if src == i {
+				cs[j] = tmp
+				break
+			}
+			cs[j] = cs[src]
+			j = src
+		}
 	}
-	cs = sorted
 	d := &Decision{Route: route.Name, Chosen: cs[0].Candidate, Predicted: cs[0].Predicted, Reference: refName, Score: score, Considered: cs}
 	if meets(&cs[0]) {
 		d.Reason = fmt.Sprintf("cheapest of %d candidates predicted ≥ %.2f as good as %s (%.2f)", countMeets(cs, meets), target, refName, cs[0].Predicted)

@@ -200,3 +200,23 @@ func TestEloFromQualityInvertsTheCatalogScale(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideConsidersEveryCandidateOnceInPlanOrder(t *testing.T) {
+	cs := append(cands(), Candidate{Model: "broken", Provider: "p9", Quality: quality(1390), EstCost: 1, Healthy: false})
+	d, err := New(constPredictor(t, 0.3)).Decide(Request{Prompt: Prompt{Text: "x"}}, Route{QualityTarget: 0.7}, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, c := range d.Considered {
+		seen[c.Model+"/"+c.Provider]++
+	}
+	for _, c := range cs {
+		if seen[c.Model+"/"+c.Provider] != 1 {
+			t.Errorf("%s/%s considered %d times", c.Model, c.Provider, seen[c.Model+"/"+c.Provider])
+		}
+	}
+	if d.Considered[0].Candidate != d.Chosen || d.Considered[len(d.Considered)-1].Rejected != "unhealthy" {
+		t.Errorf("considered order %+v: want the chosen first and the rejected last", d.Considered)
+	}
+}

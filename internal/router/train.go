@@ -81,7 +81,7 @@ func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (
 			return nil, nil, fmt.Errorf("train router: %w", err)
 		}
 		buf := make([]float32, 2*NumDense+1)
-		l := labelled{o: o, x: featurize(Prompt{Text: o.Prompt, Turns: max(o.Turns, 1)}, free, mc, needOf(free, mc), cfg.HashDim, nil, buf),
+		l := labelled{o: o, x: featurize(Prompt{Text: o.Prompt, Turns: max(o.Turns, 1)}, free, mc, cfg.HashDim, nil, buf),
 			weak: w, strong: s, w: 1}
 		if s > w {
 			l.y = 1
