@@ -55,6 +55,7 @@ func cmdEvalRouter(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 	}
+	fmt.Fprintf(stdout, "weights: %s\n", pred.Weights().Trained)
 	router.FormatMetrics(stdout, fmt.Sprintf("router (%d prompts scored in %v; weak call = 1/20 of a strong one)", len(outs), elapsed.Round(time.Millisecond)), res.Metrics)
 	if *baselines {
 		for _, b := range []struct {
