@@ -143,3 +143,12 @@ func TestInvalidDSNDoesNotLeakPassword(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func BenchmarkInsertBatch500(b *testing.B) {
+	s, err := Open(context.Background(), schemaDSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ledgertest.BenchInsert(b, s)
+}
