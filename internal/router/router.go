@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -43,7 +44,8 @@ type Candidate struct {
 	Model    string
 	Provider string
 	// Quality is the catalog's quality score in (0,1): the Elo-formula probability of
-	// beating a model rated 1300 on the LMArena text leaderboard (see catalog).
+	// beating a model rated 1300 on the LMArena text leaderboard (see catalog). 0 means
+	// unknown: such a candidate is predicted 0 and used only when nothing else is left.
 	Quality       float64
 	EstCost       money.USD // estimated cost of this request on this deployment
 	ContextWindow int       // input tokens the model accepts (0: unknown, not checked)
@@ -141,7 +143,7 @@ func New(p *Predictor) *Router {
 }
 
 // ErrNoCandidate is returned when no candidate can serve the request.
-var ErrNoCandidate = fmt.Errorf("router: no candidate model can serve this request")
+var ErrNoCandidate = errors.New("router: no candidate model can serve this request")
 
 // EloFromQuality converts the catalog's quality score back to LMArena Elo points.
 func EloFromQuality(q float64) float64 {
@@ -180,7 +182,7 @@ func (r *Router) Decide(req Request, route Route, cands []Candidate) (*Decision,
 	if math.IsNaN(refQ) && route.BaselineQuality > 0 && req.Requested == "" {
 		refQ = route.BaselineQuality
 	}
-	if math.IsNaN(refQ) {
+	if math.IsNaN(refQ) || refQ <= 0 {
 		if refName != "" {
 			return nil, fmt.Errorf("router: route %q: reference model %q is not among the candidates", route.Name, refName)
 		}
@@ -194,7 +196,14 @@ func (r *Router) Decide(req Request, route Route, cands []Candidate) (*Decision,
 			continue
 		}
 		usable++
-		cs[i].Predicted = r.pred.AsGood(score, EloFromQuality(cs[i].Quality)-refElo)
+		switch {
+		case cs[i].Model == refName:
+			cs[i].Predicted = 1
+		case cs[i].Quality <= 0:
+			cs[i].Predicted = 0 // unknown quality: only as a last resort
+		default:
+			cs[i].Predicted = r.pred.AsGood(score, EloFromQuality(cs[i].Quality)-refElo)
+		}
 	}
 	if usable == 0 {
 		return nil, ErrNoCandidate

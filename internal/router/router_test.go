@@ -220,3 +220,14 @@ func TestDecideConsidersEveryCandidateOnceInPlanOrder(t *testing.T) {
 		t.Errorf("considered order %+v: want the chosen first and the rejected last", d.Considered)
 	}
 }
+
+func TestDecideUsesAModelOfUnknownQualityOnlyAsALastResort(t *testing.T) {
+	cs := append(cands(), Candidate{Model: "mystery", Provider: "p3", EstCost: 1, Healthy: true})
+	d, err := New(constPredictor(t, 0.01)).Decide(Request{Prompt: Prompt{Text: "x"}}, Route{QualityTarget: 0.5}, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Chosen.Model == "mystery" {
+		t.Error("chose a model of unknown quality because it was cheapest")
+	}
+}
