@@ -70,14 +70,22 @@ func TestStaticRanksParaphraseAboveUnrelatedQuestion(t *testing.T) {
 	}
 }
 
-func TestStaticAgreesWithUSEOnGoldenSentences(t *testing.T) {
+func TestStaticAgreesWithUSEOnOrdinarySentences(t *testing.T) {
 	m := loadUSE(t)
 	s := mustStatic(t)
-	var texts []string
-	for _, c := range loadGolden(t) {
-		if c.Text != "" {
-			texts = append(texts, c.Text)
-		}
+	texts := []string{
+		"What is the capital of France?",
+		"How do I turn off dark mode?",
+		"Write a haiku about the sea in autumn.",
+		"Explain the difference between a process and a thread.",
+		"How many calories are in a banana?",
+		"Translate 'good morning' into Spanish.",
+		"Why is the sky blue during the day?",
+		"Give me three ideas for a birthday party for a six year old.",
+		"What are the side effects of ibuprofen?",
+		"Recommend a good book about the history of Rome.",
+		"A man is playing a guitar on stage.",
+		"The quick brown fox jumps over the lazy dog.",
 	}
 	u, err := m.Embed(context.Background(), texts)
 	if err != nil {
@@ -92,12 +100,12 @@ func TestStaticAgreesWithUSEOnGoldenSentences(t *testing.T) {
 		mean += cosine(u[i], st[i])
 	}
 	mean /= float64(len(texts))
-	// The distiller reports about 0.8 on held-out sentences; a table that lost
-	// its fit (or a format slip) falls far below this floor.
-	if mean < 0.6 {
-		t.Errorf("mean cosine(static, USE) %.3f, want ≥ 0.6", mean)
+	// The distiller measured 0.83 on held-out sentences; a table that lost its
+	// fit (prior alone: 0.27) or a format slip falls far below this floor.
+	if mean < 0.7 {
+		t.Errorf("mean cosine(static, USE) %.3f, want ≥ 0.7", mean)
 	}
-	t.Logf("mean cosine(static, USE) over %d golden sentences: %.4f", len(texts), mean)
+	t.Logf("mean cosine(static, USE) over %d sentences: %.4f", len(texts), mean)
 }
 
 func TestStaticTableRoundTripsThroughWriteAndParse(t *testing.T) {

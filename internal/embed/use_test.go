@@ -107,7 +107,7 @@ func TestUSEMatchesTFJSOnGoldenSentences(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("worst cosine to TF.js over %d sentences: %.7f", len(cases), worst)
+	t.Logf("worst cosine to TF.js over %d sentences: %.9f (1-cos = %.1e)", len(cases), worst, 1-worst)
 }
 
 func TestTokenizerMatchesReferenceIDs(t *testing.T) {
@@ -238,6 +238,26 @@ func BenchmarkEmbed30Tokens(b *testing.B) {
 	defer reportCPUPerOp(b)()
 	for b.Loop() {
 		if _, err := m.Embed(ctx, texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoadUSE is the start-up cost: reading and packing 28 MB of weights.
+func BenchmarkLoadUSE(b *testing.B) {
+	dir := modelDir(b)
+	defer reportCPUPerOp(b)()
+	for b.Loop() {
+		if _, err := LoadUSE(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStaticParse(b *testing.B) {
+	defer reportCPUPerOp(b)()
+	for b.Loop() {
+		if _, err := Static(); err != nil {
 			b.Fatal(err)
 		}
 	}
