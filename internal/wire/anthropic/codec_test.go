@@ -378,7 +378,7 @@ func TestStreamDecoderGolden(t *testing.T) {
 	if err != nil || !done {
 		t.Fatalf("done=%v err=%v", done, err)
 	}
-	golden(t, "stream_text_tool.events.golden.json", indent(t, evs))
+	golden(t, "stream_text_tool.events.golden.txt", trace(evs))
 	last := evs[len(evs)-1]
 	if last.Type != llm.EventUsage || *last.Usage != (llm.Usage{InputTokens: 472 + 1024, CachedInputTokens: 1024, OutputTokens: 89}) {
 		t.Fatalf("last event = %+v, want usage with cache reads folded into input", last)
@@ -400,9 +400,7 @@ func TestStreamDecoderGolden(t *testing.T) {
 	if err != nil || !done {
 		t.Fatalf("re-decoding: done=%v err=%v", done, err)
 	}
-	a, _ := json.Marshal(evs)
-	b, _ := json.Marshal(again)
-	if !bytes.Equal(a, b) {
+	if a, b := trace(evs), trace(again); !bytes.Equal(a, b) {
 		t.Fatalf("encode→decode changed the events:\n%s\n%s", a, b)
 	}
 }
@@ -531,3 +529,44 @@ func equalRoles(a, b []llm.Role) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestForeignToolCallIDsAreMadeValidForAnthropic(t *testing.T) {
+	req := &llm.Request{Model: "m", Messages: []llm.Message{
+		llm.TextMessage(llm.RoleUser, "hi"),
+		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "functions.get_weather:0", Name: "get_weather", Arguments: `{}`}}},
+		{Role: llm.RoleTool, ToolCallID: "functions.get_weather:0", Content: []llm.Part{{Type: llm.PartText, Text: "sunny"}}},
+	}}
+	body, err := EncodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w wireRequest
+	_ = json.Unmarshal(body, &w)
+	use, result := w.Messages[1].Content[0], w.Messages[2].Content[0]
+	if use.ID != "functions_get_weather_0" || result.ToolUseID != use.ID {
+		t.Fatalf("tool_use id %q, tool_result id %q", use.ID, result.ToolUseID)
+	}
+}
+
+func TestCountTokensRequestNeedsNoMaxTokens(t *testing.T) {
+	req, err := DecodeCountTokensRequest([]byte(`{"model":"claude-x","system":"s","messages":[{"role":"user","content":"hello"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.MaxTokens != nil || req.System() != "s" || req.LastUserText() != "hello" {
+		t.Fatalf("req = %+v", req)
+	}
+	if _, err := DecodeCountTokensRequest([]byte(`{"model":"claude-x","messages":[{"role":"user","content":3}]}`)); err == nil {
+		t.Fatal("invalid content accepted")
+	}
+	if got := string(EncodeCountTokensResponse(42)); got != `{"input_tokens":42}` {
+		t.Fatal(got)
+	}
+}
+
+func TestEncodeErrorNeverSendsAnEmptyMessage(t *testing.T) {
+	_, body := EncodeError(&llm.Error{Kind: llm.KindTimeout})
+	if !strings.Contains(string(body), `"message":"timeout: `) {
+		t.Fatalf("body = %s", body)
+	}
+}

@@ -76,6 +76,7 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 	if req.Extra != nil {
 		req.ExtraFormat = llm.FormatAnthropic
 	}
+	req.IncludeUsage = req.Stream // Anthropic streams always carry usage
 	if req.Model == "" {
 		return nil, invalid("model", "model: field required")
 	}

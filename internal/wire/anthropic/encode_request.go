@@ -59,6 +59,17 @@ func JSONToolName(r *llm.Request) string {
 
 var toolNameRe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
 
+// ToolUseID makes a tool call id from another provider acceptable to Anthropic,
+// whose ids must match ^[a-zA-Z0-9_-]+$ (some OpenAI-compatible hosts use ids such
+// as "functions.get_weather:0"). The mapping is deterministic, so a call and its
+// result still match; an empty id stays empty.
+func ToolUseID(id string) string {
+	if id == "" || !toolNameRe.MatchString(id) {
+		return id
+	}
+	return toolNameRe.ReplaceAllString(id, "_")
+}
+
 // EncodeRequest writes a Messages API request for r (r.Model is Anthropic's model
 // name). System messages, wherever they are, become the system prompt; tool results
 // are grouped into user turns; consecutive turns of one role are merged, as the API
@@ -254,7 +265,7 @@ func encodeMessages(in []llm.Message) ([]wireMessage, error) {
 					return nil, invalid(fmt.Sprintf("%s.tool_calls[%d].function.arguments", path, j),
 						"%s.tool_calls[%d].function.arguments: expected a JSON object, got %q", path, j, tc.Arguments)
 				}
-				blocks = append(blocks, wireBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: compact(input)})
+				blocks = append(blocks, wireBlock{Type: "tool_use", ID: ToolUseID(tc.ID), Name: tc.Name, Input: compact(input)})
 			}
 			add("assistant", blocks, false)
 		case llm.RoleTool:
@@ -262,7 +273,7 @@ func encodeMessages(in []llm.Message) ([]wireMessage, error) {
 			if err != nil {
 				return nil, err
 			}
-			b := wireBlock{Type: "tool_result", ToolUseID: m.ToolCallID, IsError: m.IsError}
+			b := wireBlock{Type: "tool_result", ToolUseID: ToolUseID(m.ToolCallID), IsError: m.IsError}
 			switch {
 			case len(parts) == 1 && parts[0].Type == "text" && parts[0].CacheControl == nil:
 				b.Content = *parts[0].Text

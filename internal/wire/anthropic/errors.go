@@ -42,7 +42,15 @@ func errorType(k llm.ErrorKind) (string, int) {
 // status Anthropic uses for that type (529 for overloaded_error).
 func EncodeError(err *llm.Error) (int, []byte) {
 	typ, status := errorType(err.Kind)
-	return status, errorJSON(typ, err.Message)
+	return status, errorJSON(typ, message(err))
+}
+
+// message is the text a client sees: the error's message, never empty.
+func message(err *llm.Error) string {
+	if err.Message != "" {
+		return err.Message
+	}
+	return err.Error()
 }
 
 func errorJSON(typ, message string) []byte {

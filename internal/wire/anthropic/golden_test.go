@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/arbiterhq/arbiter/internal/llm"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -69,4 +73,33 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
+}
+
+// trace renders events one per line, naming only the fields each type uses, so that
+// golden files do not change when llm.Event gains a field.
+func trace(evs []llm.Event) []byte {
+	var b strings.Builder
+	for _, e := range evs {
+		switch e.Type {
+		case llm.EventStart:
+			fmt.Fprintf(&b, "start id=%q model=%q\n", e.ID, e.Model)
+		case llm.EventText:
+			fmt.Fprintf(&b, "text choice=%d %q\n", e.Choice, e.Text)
+		case llm.EventReasoning:
+			fmt.Fprintf(&b, "reasoning choice=%d %q\n", e.Choice, e.Text)
+		case llm.EventToolCall:
+			fmt.Fprintf(&b, "tool_call choice=%d index=%d id=%q name=%q args=%q\n", e.Choice, e.ToolIndex, e.ToolCall.ID, e.ToolCall.Name, e.ToolCall.Arguments)
+		case llm.EventToolArgs:
+			fmt.Fprintf(&b, "tool_args choice=%d index=%d %q\n", e.Choice, e.ToolIndex, e.ToolCall.Arguments)
+		case llm.EventFinish:
+			fmt.Fprintf(&b, "finish choice=%d %s\n", e.Choice, e.FinishReason)
+		case llm.EventUsage:
+			u := e.Usage
+			fmt.Fprintf(&b, "usage input=%d cached=%d cache_write=%d output=%d reasoning=%d\n",
+				u.InputTokens, u.CachedInputTokens, u.CacheWriteTokens, u.OutputTokens, u.ReasoningTokens)
+		default:
+			fmt.Fprintf(&b, "event type=%d\n", e.Type)
+		}
+	}
+	return []byte(b.String())
 }

@@ -204,7 +204,7 @@ func (e *StreamEncoder) Fail(w *sse.Writer, err *llm.Error) error {
 	if err.Kind == llm.KindOverloaded {
 		typ = "overloaded_error"
 	}
-	if werr := w.Write("error", errorJSON(typ, err.Message)); werr != nil {
+	if werr := w.Write("error", errorJSON(typ, message(err))); werr != nil {
 		return fmt.Errorf("anthropic: writing error event: %w", werr)
 	}
 	return nil
