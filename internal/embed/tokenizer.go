@@ -3,7 +3,7 @@ package embed
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -73,42 +73,48 @@ func NewTokenizer(pieces []Piece) (*Tokenizer, error) {
 	}
 	t.byteLen[unknownID] = 0 // an unknown covers one rune, measured when backtracking
 
-	// Build with maps, then flatten: the flat form is what the hot loop walks.
+	// Insert the pieces in byte order, so every node's children arrive sorted and
+	// a new child is always the last one; then flatten for the hot loop.
+	order := make([]int, 0, len(pieces)-reservedPieces)
+	for id := reservedPieces; id < len(pieces); id++ {
+		if pieces[id].Text != "" {
+			order = append(order, id)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := strings.Compare(pieces[a].Text, pieces[b].Text); c != 0 {
+			return c
+		}
+		return a - b
+	})
 	type buildNode struct {
-		kids  map[byte]int
+		kids  []trieEdge
 		id    int32
 		score float64
 	}
-	bn := []buildNode{{kids: map[byte]int{}, id: -1}}
-	for id := reservedPieces; id < len(pieces); id++ {
-		p := pieces[id]
-		if p.Text == "" {
-			continue
-		}
-		n := 0
-		for i := 0; i < len(p.Text); i++ {
-			c, ok := bn[n].kids[p.Text[i]]
-			if !ok {
-				bn = append(bn, buildNode{kids: map[byte]int{}, id: -1})
-				c = len(bn) - 1
-				bn[n].kids[p.Text[i]] = c
+	bn := []buildNode{{id: -1}}
+	for _, id := range order {
+		text := pieces[id].Text
+		n := int32(0)
+		for i := 0; i < len(text); i++ {
+			k := bn[n].kids
+			if len(k) > 0 && k[len(k)-1].b == text[i] {
+				n = k[len(k)-1].to
+				continue
 			}
+			bn = append(bn, buildNode{id: -1})
+			c := int32(len(bn) - 1)
+			bn[n].kids = append(bn[n].kids, trieEdge{b: text[i], to: c})
 			n = c
 		}
-		// A duplicated piece keeps its last id, as the reference trie does.
-		bn[n].id, bn[n].score = int32(id), p.Score
+		// A duplicated piece keeps its last id (ties sort by id), as the
+		// reference trie does.
+		bn[n].id, bn[n].score = int32(id), pieces[id].Score
 	}
 	t.nodes = make([]trieNode, len(bn))
 	for i, b := range bn {
-		keys := make([]int, 0, len(b.kids))
-		for k := range b.kids {
-			keys = append(keys, int(k))
-		}
-		sort.Ints(keys)
 		lo := int32(len(t.edges))
-		for _, k := range keys {
-			t.edges = append(t.edges, trieEdge{b: byte(k), to: int32(b.kids[byte(k)])})
-		}
+		t.edges = append(t.edges, b.kids...)
 		t.nodes[i] = trieNode{lo: lo, hi: int32(len(t.edges)), id: b.id, score: b.score}
 	}
 	for _, e := range t.edges[t.nodes[0].lo:t.nodes[0].hi] {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -258,6 +259,24 @@ func BenchmarkStaticParse(b *testing.B) {
 	defer reportCPUPerOp(b)()
 	for b.Loop() {
 		if _, err := Static(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEmbedBatch64 is throughput: 64 short questions per call, so each
+// weight panel is reused across many rows (ns/op is per call of 64 texts).
+func BenchmarkEmbedBatch64(b *testing.B) {
+	m := loadUSE(b)
+	texts := make([]string, 64)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("How do I reset the password of account number %d on my phone?", i)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	defer reportCPUPerOp(b)()
+	for b.Loop() {
+		if _, err := m.Embed(ctx, texts); err != nil {
 			b.Fatal(err)
 		}
 	}
