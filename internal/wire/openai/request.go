@@ -12,6 +12,7 @@ package openai
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 
 	"github.com/arbiterhq/arbiter/internal/llm"
@@ -285,8 +286,11 @@ func (d *reqDecoder) optInt(param string, min int) (*int, error) {
 	if err != nil {
 		return nil, fieldErr(err, param, "an integer")
 	}
-	if v < int64(min) || v > 1<<31 {
+	if v < int64(min) {
 		return nil, invalid(param, strconv.FormatInt(v, 10)+" is out of range; expected at least "+strconv.Itoa(min))
+	}
+	if v > math.MaxInt32 {
+		return nil, invalid(param, strconv.FormatInt(v, 10)+" is out of range; expected at most "+strconv.Itoa(math.MaxInt32))
 	}
 	n := int(v)
 	return &n, nil

@@ -37,6 +37,10 @@ func newSDKServer(t *testing.T, answer func(*llm.Request) (*llm.Response, *llm.E
 	s := &sdkServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if strings.HasSuffix(r.URL.Path, "/embeddings") {
+			serveEmbeddings(w, body)
+			return
+		}
 		req, err := wire.DecodeRequest(body)
 		if err != nil {
 			writeError(w, err.(*llm.Error))
@@ -396,5 +400,43 @@ func TestSDKSeesMidStreamError(t *testing.T) {
 	}
 	if err := json.Unmarshal(se.Event.Data, &body); err != nil || body.Error.Type != "server_error" {
 		t.Fatalf("error event %s: %v", se.Event.Data, err)
+	}
+}
+
+func serveEmbeddings(w http.ResponseWriter, body []byte) {
+	req, err := wire.DecodeEmbeddingRequest(body)
+	if err != nil {
+		writeError(w, err.(*llm.Error))
+		return
+	}
+	resp := &llm.EmbeddingResponse{Model: req.Model, Usage: llm.Usage{InputTokens: 3 * len(req.Input)}}
+	for i := range req.Input {
+		resp.Vectors = append(resp.Vectors, []float32{float32(i) + 0.5, -0.25, 1e-3})
+	}
+	b, _ := wire.EncodeEmbeddingResponse(resp, req.EncodingFormat)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+func TestSDKParsesEmbeddings(t *testing.T) {
+	srv := newSDKServer(t, textAnswer("unused"))
+	c := srv.client()
+	for _, format := range []openai.EmbeddingNewParamsEncodingFormat{openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
+		t.Run(string(format), func(t *testing.T) {
+			got, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+				Model:          "text-embedding-3-small",
+				Input:          openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"first", "second"}},
+				EncodingFormat: format,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Data) != 2 || got.Data[1].Index != 1 || got.Model != "text-embedding-3-small" || got.Usage.PromptTokens != 6 {
+				t.Fatalf("got %+v", got)
+			}
+			if v := got.Data[1].Embedding; len(v) != 3 || v[0] != 1.5 || v[1] != -0.25 || float32(v[2]) != 1e-3 {
+				t.Fatalf("vector %v", v)
+			}
+		})
 	}
 }

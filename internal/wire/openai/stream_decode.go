@@ -44,7 +44,7 @@ func (d *StreamDecoder) Decode(name string, data []byte) (evs []llm.Event, done 
 	if s.peek() != '{' {
 		return nil, false, malformed(errors.New("stream event is not a JSON object"), "")
 	}
-	var id, model string
+	var id, model, fingerprint string
 	var created int64
 	// Choices are decoded into events as they are read; the start event, which needs
 	// id/model/created from anywhere in the chunk, is put in front afterwards.
@@ -77,6 +77,12 @@ func (d *StreamDecoder) Decode(name string, data []byte) (evs []llm.Event, done 
 		}
 		switch string(key) {
 		case "id", "model", "created":
+		case "system_fingerprint":
+			if !d.started {
+				fingerprint, err = s.optStr()
+			} else {
+				_, err = s.skip()
+			}
 		case "choices":
 			err = d.choices(s)
 		case "usage":
@@ -107,6 +113,7 @@ func (d *StreamDecoder) Decode(name string, data []byte) (evs []llm.Event, done 
 	if !d.started {
 		d.started = true
 		d.evs[0].ID, d.evs[0].Model, d.evs[0].Created = id, model, created
+		d.evs[0].Fingerprint = fingerprint
 	}
 	return d.evs, false, nil
 }

@@ -88,6 +88,9 @@ func (e *StreamEncoder) Encode(w *sse.Writer, ev llm.Event) error {
 	}
 	switch ev.Type {
 	case llm.EventStart:
+		if ev.Fingerprint != "" && e.opts.SystemFingerprint == "" {
+			e.opts.SystemFingerprint = ev.Fingerprint // the upstream's, relayed as it sent it
+		}
 		e.start(ev.ID, ev.Model, ev.Created)
 		b := e.choiceHead(0)
 		b = append(b, `"content":"","refusal":null`...)
