@@ -44,6 +44,8 @@ type Event struct {
 	ID      string
 	Model   string
 	Created int64
+	// Fingerprint is OpenAI's system_fingerprint, where the provider sent one.
+	Fingerprint string
 }
 
 // Stream is a streamed response. Recv returns the next event, io.EOF after the last
@@ -98,6 +100,7 @@ func (a *Assembler) Add(ev Event) {
 	case EventStart:
 		a.started = true
 		a.resp.ID, a.resp.Model, a.resp.Created = ev.ID, ev.Model, ev.Created
+		a.resp.SystemFingerprint = ev.Fingerprint
 	case EventText:
 		a.choice(ev.Choice)
 		a.texts[ev.Choice].WriteString(ev.Text)
@@ -166,7 +169,7 @@ func (a *Assembler) Finished() bool {
 // each choice's text split into pieces of about chunk bytes (on UTF-8 boundaries) so
 // that a replayed answer streams in several chunks. chunk <= 0 means one piece.
 func Events(r *Response, chunk int) []Event {
-	evs := []Event{{Type: EventStart, ID: r.ID, Model: r.Model, Created: r.Created}}
+	evs := []Event{{Type: EventStart, ID: r.ID, Model: r.Model, Created: r.Created, Fingerprint: r.SystemFingerprint}}
 	for _, c := range r.Choices {
 		text := c.Message.Text()
 		for len(text) > 0 {

@@ -8,7 +8,7 @@ import (
 
 func TestEventsThenCollectRoundTrips(t *testing.T) {
 	resp := &Response{
-		ID: "r1", Model: "m", Created: 42,
+		ID: "r1", Model: "m", Created: 42, SystemFingerprint: "fp_1",
 		Choices: []Choice{{
 			Index:        0,
 			Message:      Message{Role: RoleAssistant, Content: []Part{{Type: PartText, Text: "héllo wörld, this is a longer answer"}}, ToolCalls: []ToolCall{{ID: "c1", Name: "f", Arguments: `{"city":"Paris"}`}}},

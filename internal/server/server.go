@@ -29,6 +29,7 @@ import (
 	geminip "github.com/arbiterhq/arbiter/internal/provider/gemini"
 	openaip "github.com/arbiterhq/arbiter/internal/provider/openai"
 	"github.com/arbiterhq/arbiter/internal/tenant"
+	"github.com/redis/go-redis/v9"
 )
 
 // Options are what a caller adds to the configuration.
@@ -204,12 +205,29 @@ func (s *Server) buildCache(ctx context.Context, cfg *config.Config) (cache.Stor
 		return mem, nil
 	}
 	r := cfg.Cache.Redis
-	rs, err := cache.NewRedis(ctx, cache.RedisOptions{Addr: r.Addr, Password: r.Password, DB: r.DB, Prefix: r.Prefix})
-	if err != nil {
+	client := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		client.Close()
 		return nil, fmt.Errorf("connect cache redis %s: %w", r.Addr, err)
 	}
-	s.closers = append(s.closers, func(context.Context) error { return rs.Close() })
-	return cache.NewTiered(mem, rs), nil
+	prefix := r.Prefix
+	if prefix == "" {
+		prefix = "arbiter:cache:"
+	}
+	rs := cache.NewRedis(cache.RedisOptions{Client: client, Prefix: prefix})
+	tiered := cache.NewTiered(mem, rs, cache.TieredOptions{})
+	// Keep this replica's in-memory front in step with deletions made elsewhere.
+	rctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); tiered.Run(rctx) }()
+	s.closers = append(s.closers, func(context.Context) error {
+		stop()
+		<-done
+		return client.Close()
+	})
+	return tiered, nil
 }
 
 func (s *Server) openLedger(ctx context.Context, cfg *config.Config) error {
