@@ -7,6 +7,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -84,7 +85,7 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 			return nil
 		}
 		b := &pgx.Batch{}
-		for i, rr := range sqlq.ComputeRollups(late) {
+		for i, rr := range sqlq.ComputeRollups(late, watermark) {
 			for _, args := range rr.Args {
 				b.Queue(s.upserts[i], args...)
 			}
@@ -97,7 +98,7 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 	if err != nil {
 		return fmt.Errorf("ledger insert %d records: %w", len(recs), err)
 	}
-	if target := sqlq.Target(sqlq.Newest(norm), sqlq.DefaultGrace); target > watermark {
+	if target := sqlq.Target(sqlq.Newest(norm), time.Now(), sqlq.DefaultGrace); target > watermark {
 		// Stored already: a failed advance must not fail the insert (the writer would
 		// insert the records twice). The next insert tries again.
 		_ = sqlq.Advance(ctx, s.DB, sqlq.Postgres, target)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/arbiterhq/arbiter/internal/ledger"
 	"github.com/arbiterhq/arbiter/internal/ledger/internal/sqlq"
@@ -128,7 +129,7 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 		}
 	}
 	if late := sqlq.Late(norm, watermark); len(late) > 0 {
-		for i, rows := range sqlq.ComputeRollups(late) {
+		for i, rows := range sqlq.ComputeRollups(late, watermark) {
 			up := tx.StmtContext(ctx, s.upserts[i])
 			for _, args := range rows.Args {
 				if _, err := up.ExecContext(ctx, args...); err != nil {
@@ -140,7 +141,7 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("ledger insert: commit: %w", err)
 	}
-	if target := sqlq.Target(sqlq.Newest(norm), sqlq.DefaultGrace); target > watermark {
+	if target := sqlq.Target(sqlq.Newest(norm), time.Now(), sqlq.DefaultGrace); target > watermark {
 		// The records are stored: a failed advance must not fail the insert (the
 		// writer would insert them twice). The next insert tries again; until then
 		// queries read those hours from raw rows.

@@ -25,6 +25,9 @@ func WatermarkSQL(d Dialect, share bool) string {
 
 // Late returns the records older than the watermark: their hours are rolled up
 // already, so they must be added to the rollups as they are inserted.
+//
+// Daily rollups hold whole days only: a day is rolled up, from the hourly rollups,
+// once the watermark passes its end, so each daily row is written once.
 func Late(recs []ledger.Record, watermarkUS int64) []ledger.Record {
 	var late []ledger.Record
 	for i := range recs {
@@ -36,9 +39,11 @@ func Late(recs []ledger.Record, watermarkUS int64) []ledger.Record {
 }
 
 // Target is where the watermark should be after inserting records whose newest is
-// newest: the start of the hour that holds newest − grace.
-func Target(newest time.Time, grace time.Duration) int64 {
-	return floorTo(newest.Add(-grace).UnixMicro(), hourUS)
+// newest: the start of the hour that holds newest − grace, but never past the wall
+// clock's, so that one record stamped in the future cannot make every later record
+// late.
+func Target(newest, now time.Time, grace time.Duration) int64 {
+	return floorTo(min(newest.UnixMicro(), now.UnixMicro())-grace.Microseconds(), hourUS)
 }
 
 // Newest returns the latest time of a batch.
@@ -74,7 +79,13 @@ func Advance(ctx context.Context, db *sql.DB, d Dialect, target int64) error {
 	}
 	for _, st := range AdvanceSQL(d) {
 		from, to := w, target
-		if !st.FromRaw {
+		switch {
+		case st.Daily:
+			from, to = floorTo(w, dayUS)/usPerSec, floorTo(target, dayUS)/usPerSec
+			if from >= to {
+				continue // no day completed
+			}
+		case !st.FromRaw:
 			from, to = w/usPerSec, target/usPerSec
 		}
 		if _, err := tx.ExecContext(ctx, st.SQL, from, to); err != nil {

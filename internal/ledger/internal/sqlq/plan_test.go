@@ -34,6 +34,9 @@ func TestPlanCoversTheRangeOnceAndReadsFewRawRows(t *testing.T) {
 				if s.from%w != 0 || s.to%w != 0 || s.to > wm {
 					t.Fatalf("%+v: rollup segment not aligned or above the watermark %d", s, wm)
 				}
+				if s.width == 86400 && s.to > floorTo(wm, dayUS) {
+					t.Fatalf("%+v: daily rollup read for a day not rolled up (watermark %d)", s, wm)
+				}
 				if iv == ledger.Hourly && s.width != 3600 {
 					t.Fatalf("hourly series read a daily rollup")
 				}

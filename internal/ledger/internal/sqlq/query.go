@@ -37,19 +37,20 @@ type segment struct {
 // record is counted exactly once and raw rows are read for at most two partial
 // hours. An hourly series never uses the daily rollups.
 func plan(from, to, watermark int64, iv ledger.Interval) []segment {
+	dayMark := floorTo(watermark, dayUS) // daily rollups hold whole days below it
 	if watermark < to { // rows at and after the watermark are not rolled up yet
 		cut := max(watermark, from)
-		segs := planRolled(from, cut, iv)
+		segs := planRolled(from, cut, dayMark, iv)
 		if n := len(segs); n > 0 && segs[n-1].width == 0 && segs[n-1].to == cut {
 			segs[n-1].to = to
 			return segs
 		}
 		return append(segs, segment{cut, to, 0})
 	}
-	return planRolled(from, to, iv)
+	return planRolled(from, to, dayMark, iv)
 }
 
-func planRolled(from, to int64, iv ledger.Interval) []segment {
+func planRolled(from, to, dayMark int64, iv ledger.Interval) []segment {
 	if from >= to {
 		return nil
 	}
@@ -64,7 +65,7 @@ func planRolled(from, to int64, iv ledger.Interval) []segment {
 		}
 	}
 	add(from, a, 0)
-	c, d := ceilTo(a, dayUS), floorTo(b, dayUS)
+	c, d := ceilTo(a, dayUS), min(floorTo(b, dayUS), dayMark)
 	if iv == ledger.Hourly || c >= d {
 		add(a, b, 3600)
 	} else {

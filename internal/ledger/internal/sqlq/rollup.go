@@ -206,16 +206,21 @@ type RollupRows struct {
 	Args   [][]any
 }
 
-// ComputeRollups sums normalized records into rows of every rollup table, for
-// records that arrive after their hour was rolled up.
-func ComputeRollups(recs []ledger.Record) []RollupRows {
+// ComputeRollups sums the normalized records that arrive after their hour was rolled
+// up (time below the watermark) into rows of the hourly rollups, and of the daily
+// ones when their day is rolled up too (below the watermark's day).
+func ComputeRollups(recs []ledger.Record, watermarkUS int64) []RollupRows {
 	rs := Rollups()
 	out := make([]RollupRows, len(rs))
 	ms := measures()
 	for i, r := range rs {
+		limit := floorTo(watermarkUS, r.Width*usPerSec)
 		acc := make(map[rollupKey]*ledger.Counts)
 		for j := range recs {
 			rec := &recs[j]
+			if rec.Time.UnixMicro() >= limit {
+				continue
+			}
 			k := rollupKey{bucket: bucketOf(rec.Time, r.Width)}
 			for d, col := range r.Kind.Dims {
 				k.dims[d] = recordDim(rec, col)
@@ -274,10 +279,12 @@ func UpsertSQL(d Dialect, r Rollup) string {
 }
 
 // AdvanceStmt is one statement of a rollup advance. Its two arguments are the range
-// in Unix microseconds when FromRaw, else in seconds.
+// in Unix microseconds when FromRaw, else in seconds; Daily statements get the range
+// of whole days newly below the watermark.
 type AdvanceStmt struct {
 	SQL     string
 	FromRaw bool
+	Daily   bool
 }
 
 // AdvanceSQL returns the statements that roll the raw rows of an hour-aligned range
@@ -320,7 +327,9 @@ func AdvanceSQL(d Dialect) []AdvanceStmt {
 		stmts = append(stmts, derive(Rollup{k, 3600}, fine))
 	}
 	for _, k := range Kinds() {
-		stmts = append(stmts, derive(Rollup{k, 86400}, Rollup{k, 3600}))
+		st := derive(Rollup{k, 86400}, Rollup{k, 3600})
+		st.Daily = true
+		stmts = append(stmts, st)
 	}
 	return stmts
 }
