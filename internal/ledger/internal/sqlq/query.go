@@ -38,7 +38,8 @@ type segment struct {
 // hours. An hourly series never uses the daily rollups.
 func plan(from, to, watermark int64, iv ledger.Interval) []segment {
 	dayMark := floorTo(watermark, dayUS) // daily rollups hold whole days below it
-	if watermark < to {                  // rows at and after the watermark are not rolled up yet
+	// Rows at and after the watermark are not rolled up yet.
+	if watermark < to {
 		cut := max(watermark, from)
 		segs := planRolled(from, cut, dayMark, iv)
 		if n := len(segs); n > 0 && segs[n-1].width == 0 && segs[n-1].to == cut {
