@@ -163,8 +163,7 @@ func TestStreamAlwaysAsksForUsageAndYieldsIt(t *testing.T) {
 		a.Add(ev)
 	}
 	got := a.Response()
-	want := cannedResponse("gpt-4o-mini")
-	want.SystemFingerprint = "" // chunks carry no fingerprint here
+	want := cannedResponse("gpt-4o-mini") // system_fingerprint included: chunks relay it
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("assembled %+v\nwant %+v", got, want)
 	}
