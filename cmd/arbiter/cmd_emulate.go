@@ -52,6 +52,7 @@ func cmdEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "  Anthropic  %s     (v1/messages)\n", base)
 		fmt.Fprintf(stdout, "  Gemini     %s     (v1beta/models/{model}:generateContent, :streamGenerateContent, :embedContent, :batchEmbedContents)\n", base)
 		fmt.Fprintf(stdout, "per-request headers: %s, %s, %s\n", emulator.HeaderFault, emulator.HeaderLatency, emulator.HeaderUsage)
+		fmt.Fprintf(stdout, "counters: GET %s/_emulator/stats   faults: PUT %s/_emulator/faults?model=NAME (body: spec)\n", base, base)
 		fmt.Fprintf(stdout, "try: curl -s %s/v1/chat/completions -H 'Authorization: Bearer x' -d '{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}'\n", base)
 	})
 	if err != nil {

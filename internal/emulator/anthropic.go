@@ -44,3 +44,24 @@ func (e *Emulator) serveMessages(wf *wire) http.HandlerFunc {
 		e.serveChat(w, r, wf, path, "", anthropic.DecodeRequest)
 	}
 }
+
+// serveCountTokens answers POST /v1/messages/count_tokens with the brain's prompt
+// token count. Faults and latency do not apply: it is a free, instant endpoint.
+func (e *Emulator) serveCountTokens(wf *wire) http.HandlerFunc {
+	const path = "/v1/messages/count_tokens"
+	return func(w http.ResponseWriter, r *http.Request) {
+		x := &exchange{e: e, w: w, r: r, wf: wf, path: path}
+		body, ok := x.admit()
+		if !ok {
+			return
+		}
+		req, err := anthropic.DecodeCountTokensRequest(body)
+		if err != nil {
+			x.decodeFailed(err)
+			return
+		}
+		x.model = req.Model
+		e.stats.received(x.model, path)
+		x.writeBody(anthropic.EncodeCountTokensResponse(PromptTokens(req)), Fault{})
+	}
+}

@@ -11,8 +11,12 @@
 //	GET  /v1/models             OpenAI model list
 //	POST /v1/messages           Anthropic Messages; auth: x-api-key (or Authorization),
 //	                            and the anthropic-version header is required
+//	POST /v1/messages/count_tokens   Anthropic token count (the brain's estimate)
 //	POST /v1beta/models/{model}:generateContent, :streamGenerateContent (?alt=sse),
 //	     :embedContent, :batchEmbedContents   Gemini; auth: x-goog-api-key or ?key=
+//	     (also under /v1/models/…)
+//	GET  /_emulator/stats       Stats as JSON
+//	PUT  /_emulator/faults?model=NAME   body: a fault spec (empty clears) → SetFaults
 //
 // Per-request control headers (all optional):
 //

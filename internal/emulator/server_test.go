@@ -2,8 +2,10 @@ package emulator
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +79,69 @@ func TestSetModelOption(t *testing.T) {
 		if err := c.SetModelOption(bad[0], bad[1]); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+func TestAdminRoutesReportStatsAndSetFaults(t *testing.T) {
+	emu := New(Config{})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	do := func(method, path, auth, body string) *http.Response {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	chat := `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`
+	if r := do("PUT", "/_emulator/faults?model=gpt-4o", "", "status=503;times=1"); r.StatusCode != 204 {
+		t.Fatalf("set faults: %d", r.StatusCode)
+	}
+	if r := do("PUT", "/_emulator/faults", "", "status=99"); r.StatusCode != 400 {
+		t.Fatalf("bad spec: %d", r.StatusCode)
+	}
+	if r := do("POST", "/v1/chat/completions", "Bearer k", chat); r.StatusCode != 503 {
+		t.Fatalf("first request: %d, want the injected 503", r.StatusCode)
+	}
+	if r := do("POST", "/v1/chat/completions", "Bearer k", chat); r.StatusCode != 200 {
+		t.Fatalf("second request: %d", r.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/_emulator/stats", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if m := st.ByModel["gpt-4o"]; m.Requests != 2 || m.Succeeded != 1 || m.Faults["503"] != 1 {
+		t.Fatalf("stats over HTTP %+v", m)
+	}
+}
+
+func TestAnthropicCountTokens(t *testing.T) {
+	emu := New(Config{})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/messages/count_tokens",
+		strings.NewReader(`{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"How many tokens is this?"}]}`))
+	req.Header.Set("X-Api-Key", "k")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		InputTokens int `json:"input_tokens"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.InputTokens != 3+4+6 {
+		t.Fatalf("status %d, %+v (%v)", resp.StatusCode, out, err)
 	}
 }
