@@ -90,8 +90,8 @@ type Writer struct {
 	opt   WriterOptions
 
 	mu       sync.Mutex
-	queue    []Record // waiting, oldest first
-	inflight int      // records held by the flusher (being written or retried)
+	queue    ring // waiting, oldest first
+	inflight int  // records held by the flusher (being written or retried)
 	closed   bool
 
 	kick      chan struct{} // a full batch is waiting
@@ -121,6 +121,7 @@ func NewWriter(store Inserter, opt WriterOptions) *Writer {
 		done:    make(chan struct{}),
 	}
 	w.dropLog.every, w.failLog.every = opt.LogEvery, opt.LogEvery
+	w.queue.small = 2 * opt.BatchSize
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	go w.run()
 	return w
@@ -136,19 +137,18 @@ func (w *Writer) Record(r Record) {
 		return
 	}
 	dropped := false
-	if len(w.queue)+w.inflight >= w.opt.MaxBuffered {
-		if len(w.queue) == 0 {
+	if w.queue.n+w.inflight >= w.opt.MaxBuffered {
+		if w.queue.n == 0 {
 			// Everything buffered is one batch being retried: keep it, lose r.
 			w.mu.Unlock()
 			w.drop(DropFull, 1)
 			return
 		}
-		w.queue[0] = Record{} // release its strings
-		w.queue = w.queue[1:]
+		w.queue.dropOldest()
 		dropped = true
 	}
-	w.queue = append(w.queue, r)
-	full := len(w.queue) >= w.opt.BatchSize
+	w.queue.push(r)
+	full := w.queue.n >= w.opt.BatchSize
 	w.mu.Unlock()
 	if dropped {
 		w.drop(DropFull, 1)
@@ -164,7 +164,7 @@ func (w *Writer) Record(r Record) {
 // Stats returns the writer's counters.
 func (w *Writer) Stats() WriterStats {
 	w.mu.Lock()
-	q := len(w.queue) + w.inflight
+	q := w.queue.n + w.inflight
 	w.mu.Unlock()
 	return WriterStats{
 		Queued: q, Written: w.written.Load(), Batches: w.batches.Load(), Failures: w.failures.Load(),
@@ -213,14 +213,8 @@ func (w *Writer) drop(reason DropReason, n int) {
 // take moves up to one batch from the queue to the flusher.
 func (w *Writer) take(buf []Record) []Record {
 	w.mu.Lock()
-	n := min(len(w.queue), w.opt.BatchSize)
-	buf = append(buf[:0], w.queue[:n]...)
-	clear(w.queue[:n])
-	w.queue = w.queue[n:]
-	if len(w.queue) == 0 {
-		w.queue = w.queue[:0:0] // let the old array go once drained
-	}
-	w.inflight = n
+	buf = w.queue.pop(buf[:0], w.opt.BatchSize)
+	w.inflight = len(buf)
 	w.mu.Unlock()
 	return buf
 }
@@ -228,7 +222,7 @@ func (w *Writer) take(buf []Record) []Record {
 func (w *Writer) queued() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.queue)
+	return w.queue.n
 }
 
 func (w *Writer) run() {
@@ -267,8 +261,8 @@ func (w *Writer) run() {
 			case <-time.After(backoff):
 			case <-w.abort:
 				w.mu.Lock()
-				n := w.inflight + len(w.queue)
-				w.queue, w.inflight = nil, 0
+				n := w.inflight + w.queue.n
+				w.queue, w.inflight = ring{}, 0
 				w.mu.Unlock()
 				w.drop(DropShutdown, n)
 				return
@@ -278,7 +272,7 @@ func (w *Writer) run() {
 		clear(batch)
 		w.mu.Lock()
 		w.inflight = 0
-		more := len(w.queue) >= w.opt.BatchSize
+		more := w.queue.n >= w.opt.BatchSize
 		w.mu.Unlock()
 		if more {
 			select { // write the next full batch without waiting for the tick
@@ -323,4 +317,59 @@ func (l *rateLog) allow(n int) (int, bool) {
 	c := l.count
 	l.count = 0
 	return c, true
+}
+
+// ring is a FIFO of records in a circular array that grows by doubling up to what
+// it is asked to hold, so that neither steady traffic nor a full buffer dropping
+// its oldest record moves the records already queued.
+type ring struct {
+	buf     []Record
+	head, n int
+	small   int // capacity to return to once drained
+}
+
+func (q *ring) push(r Record) {
+	if q.n == len(q.buf) {
+		nb := make([]Record, max(2*len(q.buf), 64))
+		q.copyOut(nb)
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = r
+	q.n++
+}
+
+func (q *ring) dropOldest() {
+	q.buf[q.head] = Record{} // release its strings
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+}
+
+// copyOut copies the queued records, oldest first, to dst (len(dst) ≥ q.n).
+func (q *ring) copyOut(dst []Record) {
+	if q.n == 0 {
+		return
+	}
+	k := copy(dst, q.buf[q.head:min(q.head+q.n, len(q.buf))])
+	copy(dst[k:q.n], q.buf[:q.n-k])
+}
+
+// pop appends up to max of the oldest records to dst and removes them.
+func (q *ring) pop(dst []Record, limit int) []Record {
+	k := min(q.n, limit)
+	for i := 0; i < k; i++ {
+		j := (q.head + i) % len(q.buf)
+		dst = append(dst, q.buf[j])
+		q.buf[j] = Record{}
+	}
+	if k > 0 {
+		q.head = (q.head + k) % len(q.buf)
+		q.n -= k
+	}
+	if q.n == 0 {
+		q.head = 0
+		if len(q.buf) > 4*q.small { // after a burst, give the memory back
+			q.buf = nil
+		}
+	}
+	return dst
 }
