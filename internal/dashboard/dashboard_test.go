@@ -55,7 +55,7 @@ func handRecords(now time.Time) []ledger.Record {
 			ClientFormat: llm.FormatOpenAI, RequestedModel: "auto", Route: "auto", RouteReason: "cheapest-qualified",
 			ServedModel: "gpt-4o-mini", Provider: "openai", Cache: ledger.CacheMiss,
 			Usage: llm.Usage{InputTokens: 1200, CachedInputTokens: 200, OutputTokens: 300},
-			Cost: 123_456_789, BaselineModel: "gpt-4o", BaselineCost: 987_654_321, Saved: 864_197_532,
+			Cost:  123_456_789, BaselineModel: "gpt-4o", BaselineCost: 987_654_321, Saved: 864_197_532,
 			SavingCause: ledger.CauseRouting, Latency: 850 * time.Millisecond, Overhead: 400 * time.Microsecond,
 			Status: 200, Attempts: []ledger.Attempt{
 				{Deployment: "azure-westeu/gpt-4o-mini", Model: "gpt-4o-mini", ErrorKind: llm.KindRateLimited, Status: 429, Latency: 80 * time.Millisecond},
