@@ -20,6 +20,7 @@ func cmdEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var cfg emulator.Config
 	fs.DurationVar(&cfg.Latency.TTFT, "ttft", 0, "time to first token for every model (e.g. 300ms)")
 	fs.DurationVar(&cfg.Latency.PerToken, "per-token", 0, "time per output token for every model (e.g. 10ms)")
+	fs.Float64Var(&cfg.Latency.Jitter, "jitter", 0, "vary ttft and per-token per request by up to this fraction (0.3 = ±30%)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of probabilistic faults (same seed, same faults)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", 32<<20, "largest request body accepted, in bytes")
 	fs.Func("faults", "faults for every model, e.g. 'rate=0.3;kinds=429,500,529,hang,cut' or 'status=429;retry_after=2'", func(s string) error {
@@ -30,7 +31,7 @@ func cmdEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, what := range []string{"faults", "latency", "usage"} {
 		example := map[string]string{
 			"faults":  "claude-*=status=529",
-			"latency": "gpt-4o=ttft=400ms;per_token=15ms",
+			"latency": "gpt-4o=ttft=400ms;per_token=15ms;jitter=0.2",
 			"usage":   "gpt-4o=cached=1024;reasoning=200",
 		}[what]
 		fs.Func("model-"+what, "per-model "+what+", repeatable: MODEL=VALUE (MODEL may end in *), e.g. '"+example+"'", func(s string) error {

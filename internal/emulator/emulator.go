@@ -21,7 +21,7 @@
 // Per-request control headers (all optional):
 //
 //	x-emulator-fault: status=429;retry_after=2     see ParseFaults
-//	x-emulator-latency: ttft=200ms;per_token=5ms   see ParseLatency
+//	x-emulator-latency: ttft=200ms;per_token=5ms;jitter=0.2   see ParseLatency
 //	x-emulator-usage: cached=1024;cache_write=0;reasoning=300   see ParseUsage
 package emulator
 
@@ -294,8 +294,8 @@ func applyUsage(resp *llm.Response, u UsageOverride) {
 	}
 }
 
-// ParseLatency reads the x-emulator-latency header: "ttft=200ms;per_token=5ms"
-// (Go durations; either key may be left out and then is zero).
+// ParseLatency reads the x-emulator-latency header: "ttft=200ms;per_token=5ms;
+// jitter=0.3" (Go durations and a fraction; a key left out is zero).
 func ParseLatency(s string) (Latency, error) {
 	var l Latency
 	for _, clause := range strings.Split(s, ";") {
@@ -304,6 +304,14 @@ func ParseLatency(s string) (Latency, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(clause, "=")
+		if strings.TrimSpace(k) == "jitter" {
+			j, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || j < 0 || j > 1 {
+				return Latency{}, fmt.Errorf("latency %q: jitter wants a fraction in [0, 1], got %q", s, v)
+			}
+			l.Jitter = j
+			continue
+		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d < 0 {
 			return Latency{}, fmt.Errorf("latency %q: %s wants a duration such as 200ms, got %q", s, k, v)
@@ -314,7 +322,7 @@ func ParseLatency(s string) (Latency, error) {
 		case "per_token":
 			l.PerToken = d
 		default:
-			return Latency{}, fmt.Errorf("latency %q: unknown key %q (want ttft, per_token)", s, k)
+			return Latency{}, fmt.Errorf("latency %q: unknown key %q (want ttft, per_token, jitter)", s, k)
 		}
 	}
 	return l, nil

@@ -135,10 +135,10 @@ func TestSettingsPrecedence(t *testing.T) {
 	}
 	h := http.Header{}
 	h.Set(HeaderFault, "hang")
-	h.Set(HeaderLatency, "ttft=5ms;per_token=1ms")
+	h.Set(HeaderLatency, "ttft=5ms;per_token=1ms;jitter=0.5")
 	h.Set(HeaderUsage, "cached=9;reasoning=-1")
 	s, lerr := e.settingsFor("claude-haiku", h)
-	if lerr != nil || s.faults.Faults[0].Kind != FaultHang || s.latency != (Latency{5 * time.Millisecond, time.Millisecond}) ||
+	if lerr != nil || s.faults.Faults[0].Kind != FaultHang || s.latency != (Latency{TTFT: 5 * time.Millisecond, PerToken: time.Millisecond, Jitter: 0.5}) ||
 		s.usage != (UsageOverride{CachedInputTokens: 9, ReasoningTokens: -1}) {
 		t.Fatalf("headers did not win: %+v %v", s, lerr)
 	}

@@ -180,10 +180,12 @@ func (e *Emulator) serveChat(w http.ResponseWriter, r *http.Request, wf *wire, p
 		x.reject(lerr, 0)
 		return
 	}
-	fault, faulted := e.drawFault(set, x.model, hashBytes(body))
+	bodyHash := hashBytes(body)
+	fault, faulted := e.drawFault(set, x.model, bodyHash)
 	if faulted && x.preFault(fault, req.Stream) {
 		return
 	}
+	lat := set.latency.For(bodyHash)
 
 	resp := Generate(req, x.model)
 	applyUsage(resp, set.usage)
@@ -200,9 +202,9 @@ func (e *Emulator) serveChat(w http.ResponseWriter, r *http.Request, wf *wire, p
 		fault = Fault{}
 	}
 	if req.Stream {
-		x.stream(req, resp, set.latency, fault)
+		x.stream(req, resp, lat, fault)
 	} else {
-		x.reply(resp, set.latency, fault)
+		x.reply(resp, lat, fault)
 	}
 }
 
@@ -304,7 +306,8 @@ func (e *Emulator) serveEmbed(w http.ResponseWriter, r *http.Request, wf *wire, 
 		x.reject(lerr, 0)
 		return
 	}
-	fault, faulted := e.drawFault(set, x.model, hashBytes(body))
+	bodyHash := hashBytes(body)
+	fault, faulted := e.drawFault(set, x.model, bodyHash)
 	if faulted && x.preFault(fault, false) {
 		return
 	}
@@ -319,7 +322,7 @@ func (e *Emulator) serveEmbed(w http.ResponseWriter, r *http.Request, wf *wire, 
 	for _, in := range req.Input {
 		resp.Usage.InputTokens += TextTokens(in)
 	}
-	if !sleep(r.Context(), set.latency.TTFT) {
+	if !sleep(r.Context(), set.latency.For(bodyHash).TTFT) {
 		e.stats.record(x.model, path, outcomeCanceled, "")
 		return
 	}

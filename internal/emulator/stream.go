@@ -13,6 +13,23 @@ import (
 type Latency struct {
 	TTFT     time.Duration
 	PerToken time.Duration
+	// Jitter varies TTFT and PerToken per request by up to this fraction (0.3: ±30 %,
+	// at most 1), as a function of the request body: latencies spread like a real
+	// provider's while runs stay reproducible.
+	Jitter float64
+}
+
+// For returns the latency of one request: l with its jitter drawn from seed.
+func (l Latency) For(seed uint64) Latency {
+	j := min(l.Jitter, 1)
+	if j <= 0 {
+		return Latency{TTFT: l.TTFT, PerToken: l.PerToken}
+	}
+	r := newRNG(seed)
+	vary := func(d time.Duration) time.Duration {
+		return time.Duration(float64(d) * (1 + j*(2*r.float()-1)))
+	}
+	return Latency{TTFT: vary(l.TTFT), PerToken: vary(l.PerToken)}
 }
 
 // Step is one stream event and when it is sent, measured from the request's arrival.
@@ -63,7 +80,7 @@ func (l Latency) Schedule(resp *llm.Response) []Step {
 // Duration is when the whole answer is ready (the last step of its schedule): the
 // time a non-streaming reply is sent.
 func (l Latency) Duration(resp *llm.Response) time.Duration {
-	if l == (Latency{}) {
+	if l.TTFT == 0 && l.PerToken == 0 {
 		return 0
 	}
 	steps := l.Schedule(resp)

@@ -91,3 +91,24 @@ func stepsStream(steps []Step) *llm.SliceStream {
 	}
 	return &llm.SliceStream{Events: evs}
 }
+
+func TestJitterSpreadsLatencyWithinBoundsAndReproducibly(t *testing.T) {
+	l := Latency{TTFT: 100 * time.Millisecond, PerToken: 10 * time.Millisecond, Jitter: 0.3}
+	seen := map[time.Duration]bool{}
+	for seed := uint64(0); seed < 200; seed++ {
+		j := l.For(seed)
+		if j != l.For(seed) {
+			t.Fatal("same seed, different latency")
+		}
+		if j.TTFT < 70*time.Millisecond || j.TTFT > 130*time.Millisecond || j.PerToken < 7*time.Millisecond || j.PerToken > 13*time.Millisecond {
+			t.Fatalf("seed %d: %+v outside ±30%%", seed, j)
+		}
+		seen[j.TTFT] = true
+	}
+	if len(seen) < 150 {
+		t.Fatalf("only %d distinct TTFTs in 200 requests", len(seen))
+	}
+	if got := (Latency{TTFT: time.Second}).For(7); got.TTFT != time.Second {
+		t.Fatalf("no jitter changed TTFT to %v", got.TTFT)
+	}
+}
