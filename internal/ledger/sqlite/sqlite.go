@@ -48,7 +48,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 func dsn(path string, pragmas ...string) string {
 	q := url.Values{}
 	for _, p := range append([]string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)",
-		"temp_store(MEMORY)"}, pragmas...) {
+		"temp_store(MEMORY)", "analysis_limit(1000)"}, pragmas...) {
 		q.Add("_pragma", p)
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -82,6 +82,7 @@ func (s *Store) init(ctx context.Context, path string) error {
 	if err := sqlq.Migrate(ctx, s.w, sqlq.SQLite); err != nil {
 		return fmt.Errorf("ledger %s: %w", path, err)
 	}
+	s.optimize(ctx)
 	r, err := sql.Open("sqlite", dsn(path, "cache_size(-32768)", "query_only(1)"))
 	if err != nil {
 		return fmt.Errorf("open ledger reader %s: %w", path, err)
@@ -145,9 +146,20 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 		// The records are stored: a failed advance must not fail the insert (the
 		// writer would insert them twice). The next insert tries again; until then
 		// queries read those hours from raw rows.
-		_ = sqlq.Advance(ctx, s.w, sqlq.SQLite, target)
+		if sqlq.Advance(ctx, s.w, sqlq.SQLite, target) == nil && target/dayUS > watermark/dayUS {
+			s.optimize(ctx) // a day's worth of new rows: refresh the planner's statistics
+		}
 	}
 	return nil
+}
+
+const dayUS = 86400 * 1_000_000
+
+// optimize refreshes the statistics the query planner uses to pick, among the
+// request log's indexes, the most selective one for a combination of filters.
+// analysis_limit keeps it to a few milliseconds on any size of table.
+func (s *Store) optimize(ctx context.Context) {
+	_, _ = s.w.ExecContext(ctx, "PRAGMA optimize=0x10002")
 }
 
 // Close closes the store after letting SQLite refresh its planner statistics.
