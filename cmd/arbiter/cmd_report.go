@@ -227,9 +227,34 @@ func cmdLedgerBench(ctx context.Context, args []string, stdout, stderr io.Writer
 		return errors.New("the ledger is empty: nothing to query")
 	}
 	opt.End = p.Records[0].Time.Truncate(time.Minute).Add(time.Minute)
+	if size, err := ledgerSize(ctx, *kind, *dir, *dsn, *schema); err == nil {
+		fmt.Fprintf(stdout, "store size: %s\n", size)
+	}
 	fmt.Fprintf(stdout, "queries (%d runs each), data ending %s:\n", opt.Runs, opt.End.Format(time.RFC3339))
 	_, err = ledgerbench.Queries(ctx, store, opt, stdout)
 	return err
+}
+
+// ledgerSize reports the space the ledger takes on disk, indexes and rollups included.
+func ledgerSize(ctx context.Context, kind, dir, dsn, schema string) (string, error) {
+	if kind == "sqlite" {
+		var n int64
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(filepath.Join(dir, sqlite.FileName+suffix)); err == nil {
+				n += fi.Size()
+			}
+		}
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9), nil
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	var size string
+	err = conn.QueryRow(ctx, `SELECT pg_size_pretty(SUM(pg_total_relation_size(c.oid))) FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, schema).Scan(&size)
+	return size, err
 }
 
 func createSchema(ctx context.Context, dsn, schema string) error {
