@@ -52,11 +52,14 @@ type AutoRouter interface {
 
 // RouteDecision is an AutoRouter's answer.
 type RouteDecision struct {
-	Model     string   // the chosen catalog model
-	Fallbacks []string // next-best models, in order
-	Predicted float64  // predicted quality relative to the route's reference
-	Reason    string
-	Explain   string // a compact account of the candidates, for the header
+	Model string // the chosen catalog model
+	// Deployments is the plan: "provider/model" ids, the chosen one first, then the
+	// fallbacks in order.
+	Deployments []string
+	Predicted   float64 // predicted quality relative to the route's reference
+	Baseline    string  // the model savings are counted against ("" : the route's)
+	Reason      string
+	Explain     string // a compact account of the decision, for the header
 }
 
 // SemanticCache finds earlier answers to similar questions.

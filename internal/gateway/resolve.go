@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/arbiterhq/arbiter/internal/executor"
 	"github.com/arbiterhq/arbiter/internal/llm"
 )
 
@@ -56,11 +57,19 @@ func (x *exchange) resolveAuto(ctx context.Context) error {
 	if !ok {
 		return &llm.Error{Kind: llm.KindUpstreamServer, Message: "router chose " + quote(d.Model) + ", which no provider serves"}
 	}
-	plan, err := g.o.Registry.Plan(m, nil, d.Fallbacks)
-	if err != nil {
-		return &llm.Error{Kind: llm.KindUpstreamServer, Message: err.Error()}
+	var plan executor.Plan
+	for _, id := range d.Deployments {
+		if info, ok := g.o.Registry.Info(id); ok {
+			plan.Deployments = append(plan.Deployments, info.Exec)
+		}
 	}
-	baseline := x.res.cfg.Baseline
+	if len(plan.Deployments) == 0 {
+		return &llm.Error{Kind: llm.KindUpstreamServer, Message: "router returned an empty plan for " + quote(name)}
+	}
+	baseline := d.Baseline
+	if baseline == "" {
+		baseline = x.res.cfg.Baseline
+	}
 	if baseline == "" {
 		if bm, ok := g.o.Registry.Catalog().Lookup(name); ok {
 			baseline = bm.ID // route-down of a concrete model: savings against it

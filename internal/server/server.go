@@ -139,6 +139,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (s *Server, err err
 		Metrics: s.Metrics, MetricsHandler: s.Metrics.Handler(),
 	}
 
+	if gopts.Router, err = newAutoRouter(s.Registry, s.Executor, cfg.Router.Baseline, time.Now()); err != nil {
+		return nil, err
+	}
+
 	if config.Bool(cfg.Cache.Enabled, true) {
 		if s.Cache, err = s.buildCache(ctx, cfg); err != nil {
 			return nil, err

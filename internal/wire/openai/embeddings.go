@@ -102,7 +102,7 @@ func (d *reqDecoder) embeddingInput(r *llm.EmbeddingRequest) error {
 		return nil
 	case '[':
 	default:
-		return invalid("input", "expected a string or an array of strings, got "+kindName(s.peek()))
+		return s.mismatch("input", "expected a string or an array of strings")
 	}
 	s.arrStart()
 	for i, first := 0, true; ; i, first = i+1, false {
@@ -118,7 +118,7 @@ func (d *reqDecoder) embeddingInput(r *llm.EmbeddingRequest) error {
 		case '[', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			return invalid(idx("input", i, ""), "token arrays are not supported; send the text")
 		default:
-			return invalid(idx("input", i, ""), "expected a string, got "+kindName(s.peek()))
+			return s.mismatch(idx("input", i, ""), "expected a string")
 		}
 		v, err := s.str()
 		if err != nil {

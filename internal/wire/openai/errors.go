@@ -13,14 +13,14 @@ import (
 // errorType is OpenAI's error "type" for a kind.
 func errorType(k llm.ErrorKind) string {
 	switch k {
-	case llm.KindInvalidRequest, llm.KindContextLength, llm.KindContentFilter, llm.KindRequestTooLarge:
+	case llm.KindInvalidRequest, llm.KindContextLength, llm.KindContentFilter, llm.KindRequestTooLarge, llm.KindNotFound:
+		// OpenAI reports an unknown model (404, code model_not_found) as an
+		// invalid_request_error too.
 		return "invalid_request_error"
 	case llm.KindAuthentication:
 		return "authentication_error"
 	case llm.KindPermission:
 		return "permission_error"
-	case llm.KindNotFound:
-		return "not_found_error"
 	case llm.KindRateLimited:
 		return "rate_limit_error"
 	default:

@@ -310,7 +310,7 @@ func (d *reqDecoder) stop(req *llm.Request) error {
 		return nil
 	case '[':
 	default:
-		return invalid("stop", "expected a string or an array of strings, got "+kindName(s.peek()))
+		return s.mismatch("stop", "expected a string or an array of strings")
 	}
 	s.arrStart()
 	for i, first := 0, true; ; i, first = i+1, false {
@@ -335,7 +335,7 @@ func (d *reqDecoder) streamOptions(req *llm.Request) error {
 		return jsonErr(err, "stream_options")
 	}
 	if s.peek() != '{' {
-		return invalid("stream_options", "expected an object, got "+kindName(s.peek()))
+		return s.mismatch("stream_options", "expected an object")
 	}
 	s.objStart()
 	for first := true; ; first = false {
@@ -367,7 +367,7 @@ func (d *reqDecoder) metadata(req *llm.Request) error {
 		return jsonErr(err, "metadata")
 	}
 	if s.peek() != '{' {
-		return invalid("metadata", "expected an object of strings, got "+kindName(s.peek()))
+		return s.mismatch("metadata", "expected an object of strings")
 	}
 	s.objStart()
 	req.Metadata = make(map[string]string, 4)
@@ -391,7 +391,7 @@ func (d *reqDecoder) metadata(req *llm.Request) error {
 func (d *reqDecoder) messages(req *llm.Request) error {
 	s := &d.s
 	if s.peek() != '[' {
-		return invalid("messages", "expected an array of messages, got "+kindName(s.peek()))
+		return s.mismatch("messages", "expected an array of messages")
 	}
 	s.arrStart()
 	req.Messages = make([]llm.Message, 0, 4)
@@ -413,7 +413,7 @@ func (d *reqDecoder) messages(req *llm.Request) error {
 func (d *reqDecoder) message(m *llm.Message, i int) error {
 	s := &d.s
 	if s.peek() != '{' {
-		return invalid(idx("messages", i, ""), "expected a message object, got "+kindName(s.peek()))
+		return s.mismatch(idx("messages", i, ""), "expected a message object")
 	}
 	s.objStart()
 	var role []byte
@@ -515,7 +515,7 @@ func (d *reqDecoder) content(m *llm.Message, i int) (int, error) {
 		return -1, nil
 	case '[':
 	default:
-		return -1, invalid(idx("messages", i, ".content"), "expected a string or an array of content parts, got "+kindName(s.peek()))
+		return -1, s.mismatch(idx("messages", i, ".content"), "expected a string or an array of content parts")
 	}
 	s.arrStart()
 	firstImage := -1
@@ -542,7 +542,7 @@ func (d *reqDecoder) part(p *llm.Part, i, j int) error {
 	s := &d.s
 	path := func(rest string) string { return idx("messages", i, ".content") + idx("", j, rest) }
 	if s.peek() != '{' {
-		return invalid(path(""), "expected a content part object, got "+kindName(s.peek()))
+		return s.mismatch(path(""), "expected a content part object")
 	}
 	s.objStart()
 	var typ []byte
@@ -639,7 +639,7 @@ func (d *reqDecoder) imageURL(p *llm.Part, path func(rest string) string) error 
 			return invalid(path(".url"), "missing required parameter")
 		}
 	default:
-		return invalid(path(""), "expected an object with a url, got "+kindName(s.peek()))
+		return s.mismatch(path(""), "expected an object with a url")
 	}
 	if url == "" {
 		return invalid(path(".url"), "must not be empty")
@@ -676,7 +676,7 @@ func (d *reqDecoder) toolCalls(m *llm.Message, i int) error {
 		return jsonErr(err, "")
 	}
 	if s.peek() != '[' {
-		return invalid(param(), "expected an array of tool calls, got "+kindName(s.peek()))
+		return s.mismatch(param(), "expected an array of tool calls")
 	}
 	s.arrStart()
 	for j, first := 0, true; ; j, first = j+1, false {
@@ -689,7 +689,7 @@ func (d *reqDecoder) toolCalls(m *llm.Message, i int) error {
 		}
 		p := func(rest string) string { return idx(param(), j, rest) }
 		if s.peek() != '{' {
-			return invalid(p(""), "expected a tool call object, got "+kindName(s.peek()))
+			return s.mismatch(p(""), "expected a tool call object")
 		}
 		var tc llm.ToolCall
 		var typ []byte
@@ -738,7 +738,7 @@ func (d *reqDecoder) toolCalls(m *llm.Message, i int) error {
 func (d *reqDecoder) callFunction(tc *llm.ToolCall, path func(rest string) string) error {
 	s := &d.s
 	if s.peek() != '{' {
-		return invalid(path(""), "expected an object, got "+kindName(s.peek()))
+		return s.mismatch(path(""), "expected an object")
 	}
 	s.objStart()
 	sawName := false
@@ -778,7 +778,7 @@ func (d *reqDecoder) tools(req *llm.Request) error {
 		return jsonErr(err, "tools")
 	}
 	if s.peek() != '[' {
-		return invalid("tools", "expected an array of tools, got "+kindName(s.peek()))
+		return s.mismatch("tools", "expected an array of tools")
 	}
 	s.arrStart()
 	for j, first := 0, true; ; j, first = j+1, false {
@@ -791,7 +791,7 @@ func (d *reqDecoder) tools(req *llm.Request) error {
 		}
 		p := func(rest string) string { return idx("tools", j, rest) }
 		if s.peek() != '{' {
-			return invalid(p(""), "expected a tool object, got "+kindName(s.peek()))
+			return s.mismatch(p(""), "expected a tool object")
 		}
 		var t llm.Tool
 		var typ []byte
@@ -837,7 +837,7 @@ func (d *reqDecoder) tools(req *llm.Request) error {
 func (d *reqDecoder) toolFunction(t *llm.Tool, path func(rest string) string) error {
 	s := &d.s
 	if s.peek() != '{' {
-		return invalid(path(""), "expected an object, got "+kindName(s.peek()))
+		return s.mismatch(path(""), "expected an object")
 	}
 	s.objStart()
 	for first := true; ; first = false {
@@ -864,7 +864,7 @@ func (d *reqDecoder) toolFunction(t *llm.Tool, path func(rest string) string) er
 				continue
 			}
 			if s.peek() != '{' {
-				return invalid(path(".parameters"), "expected a JSON schema object, got "+kindName(s.peek()))
+				return s.mismatch(path(".parameters"), "expected a JSON schema object")
 			}
 			raw, err := s.skip()
 			if err != nil {
@@ -913,7 +913,7 @@ func (d *reqDecoder) toolChoice(req *llm.Request) error {
 		return invalid("tool_choice", "invalid value "+strconv.Quote(v)+"; "+expected)
 	case '{':
 	default:
-		return invalid("tool_choice", expected+", got "+kindName(s.peek()))
+		return s.mismatch("tool_choice", expected)
 	}
 	s.objStart()
 	var typ []byte
@@ -935,7 +935,7 @@ func (d *reqDecoder) toolChoice(req *llm.Request) error {
 		case "function":
 			sawFunc = true
 			if s.peek() != '{' {
-				return invalid("tool_choice.function", "expected an object, got "+kindName(s.peek()))
+				return s.mismatch("tool_choice.function", "expected an object")
 			}
 			s.objStart()
 			for first := true; ; first = false {
@@ -980,7 +980,7 @@ func (d *reqDecoder) responseFormat(req *llm.Request) error {
 		return jsonErr(err, "response_format")
 	}
 	if s.peek() != '{' {
-		return invalid("response_format", "expected an object, got "+kindName(s.peek()))
+		return s.mismatch("response_format", "expected an object")
 	}
 	s.objStart()
 	rf := &llm.ResponseFormat{}
@@ -1035,7 +1035,7 @@ func (d *reqDecoder) jsonSchema(rf *llm.ResponseFormat) error {
 	s := &d.s
 	const param = "response_format.json_schema"
 	if s.peek() != '{' {
-		return invalid(param, "expected an object, got "+kindName(s.peek()))
+		return s.mismatch(param, "expected an object")
 	}
 	s.objStart()
 	for first := true; ; first = false {
@@ -1062,7 +1062,7 @@ func (d *reqDecoder) jsonSchema(rf *llm.ResponseFormat) error {
 				continue
 			}
 			if s.peek() != '{' {
-				return invalid(param+".schema", "expected a JSON schema object, got "+kindName(s.peek()))
+				return s.mismatch(param+".schema", "expected a JSON schema object")
 			}
 			raw, err := s.skip()
 			if err != nil {

@@ -412,7 +412,26 @@ type wrongType struct{ got string }
 
 func (e *wrongType) Error() string { return "got " + e.got }
 
-func (s *scanner) wrong() error { return &wrongType{got: kindName(s.peek())} }
+// mismatch reports a value of the wrong type at param ("<expected>, got number"), or
+// malformed JSON when what follows is not a JSON value at all (a truncated body).
+func (s *scanner) mismatch(param, expected string) error {
+	c := s.peek()
+	if kindName(c) == "invalid value" {
+		return jsonErr(s.unexpected(), param)
+	}
+	return invalid(param, expected+", got "+kindName(c))
+}
+
+func (s *scanner) wrong() error {
+	switch c := s.peek(); {
+	case c == 0 && s.pos >= len(s.data):
+		return s.syntax("unexpected end of input (truncated body?)")
+	case kindName(c) == "invalid value":
+		return s.unexpected() // not a type mismatch: the body is not JSON here
+	default:
+		return &wrongType{got: kindName(c)}
+	}
+}
 
 func isWrongType(err error) (string, bool) {
 	var w *wrongType

@@ -345,7 +345,7 @@ func TestSDKSeesErrors(t *testing.T) {
 		{"rate limit", &llm.Error{Kind: llm.KindRateLimited, Message: "slow down", RetryAfter: 7e9}, 429, "rate_limit_error", "rate_limit_exceeded"},
 		{"context length", &llm.Error{Kind: llm.KindContextLength, Message: "too long", Param: "messages"}, 400, "invalid_request_error", "context_length_exceeded"},
 		{"auth", &llm.Error{Kind: llm.KindAuthentication, Message: "bad key", Code: "invalid_api_key"}, 401, "authentication_error", "invalid_api_key"},
-		{"not found", &llm.Error{Kind: llm.KindNotFound, Message: "no such model", Code: "model_not_found", Param: "model"}, 404, "not_found_error", "model_not_found"},
+		{"not found", &llm.Error{Kind: llm.KindNotFound, Message: "no such model", Code: "model_not_found", Param: "model"}, 404, "invalid_request_error", "model_not_found"},
 		{"overloaded", &llm.Error{Kind: llm.KindOverloaded, Message: "busy"}, 503, "server_error", "overloaded"},
 		{"upstream", &llm.Error{Kind: llm.KindUpstreamServer, Message: "boom"}, 502, "server_error", ""},
 	}
