@@ -423,14 +423,10 @@ func (s *scanner) mismatch(param, expected string) error {
 }
 
 func (s *scanner) wrong() error {
-	switch c := s.peek(); {
-	case c == 0 && s.pos >= len(s.data):
-		return s.syntax("unexpected end of input (truncated body?)")
-	case kindName(c) == "invalid value":
-		return s.unexpected() // not a type mismatch: the body is not JSON here
-	default:
+	if c := s.peek(); kindName(c) != "invalid value" {
 		return &wrongType{got: kindName(c)}
 	}
+	return s.unexpected() // not a type mismatch: the body ends or is not JSON here
 }
 
 func isWrongType(err error) (string, bool) {
