@@ -158,7 +158,7 @@ func (x *exchange) preFault(f Fault, stream bool) bool {
 }
 
 // serveChat runs a chat request: decode, faults, the brain, latency, then the answer
-// as one body or a stream. decode returns the request and the model that answers.
+// as one body or a stream. The answering model is urlModel (Gemini) or the body's.
 func (e *Emulator) serveChat(w http.ResponseWriter, r *http.Request, wf *wire, path, urlModel string,
 	decode func(body []byte) (*llm.Request, error)) {
 	x := &exchange{e: e, w: w, r: r, wf: wf, path: path, model: urlModel}

@@ -5,28 +5,28 @@ import "sync"
 // Counts are what the emulator saw for one model, one path, or in total.
 type Counts struct {
 	// Requests is every request received (including rejected and faulted ones).
-	Requests int64
+	Requests int64 `json:"requests"`
 	// Succeeded counts requests answered completely: a full body, or a stream that
 	// reached its end marker.
-	Succeeded int64
+	Succeeded int64 `json:"succeeded"`
 	// Rejected counts 4xx answers the client caused: no auth header, a bad body or a
 	// bad emulator header.
-	Rejected int64
+	Rejected int64 `json:"rejected"`
 	// Canceled counts requests the client abandoned before the answer was complete,
 	// other than injected hangs (those count as faults).
-	Canceled int64
+	Canceled int64 `json:"canceled"`
 	// Faults counts injected faults by Fault.Label ("429", "529", "hang", "cut", ...).
-	Faults map[string]int64
+	Faults map[string]int64 `json:"faults,omitempty"`
 }
 
 // Stats is a snapshot of the emulator's counters. Requests whose model could not be
 // read (no auth header, invalid JSON) are counted under the model "".
 type Stats struct {
-	Total   Counts
-	ByModel map[string]Counts
+	Total   Counts            `json:"total"`
+	ByModel map[string]Counts `json:"by_model"`
 	// ByPath is keyed by route: "/v1/chat/completions", "/v1/messages",
 	// "/v1beta/models/{model}:streamGenerateContent", ...
-	ByPath map[string]Counts
+	ByPath map[string]Counts `json:"by_path"`
 }
 
 // FaultsTotal sums the injected faults of all kinds.
