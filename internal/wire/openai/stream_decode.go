@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/arbiterhq/arbiter/internal/llm"
@@ -43,6 +44,10 @@ func (d *StreamDecoder) Decode(name string, data []byte) (evs []llm.Event, done 
 	s := &scanner{data: data}
 	if s.peek() != '{' {
 		return nil, false, malformed(errors.New("stream event is not a JSON object"), "")
+	}
+	if name == "error" && !bytes.Contains(data, []byte(`"error"`)) {
+		// A named error event whose data is the error object itself (some proxies).
+		return nil, false, errorEvent(data)
 	}
 	var id, model, fingerprint string
 	var created int64

@@ -163,6 +163,14 @@ func TestStreamDecoderErrorEvent(t *testing.T) {
 	}
 }
 
+func TestStreamDecoderNamedErrorEvent(t *testing.T) {
+	_, _, err := NewStreamDecoder().Decode("error", []byte(`{"message":"Provider returned error","code":502}`))
+	var le *llm.Error
+	if !errors.As(err, &le) || le.Message != "Provider returned error" || le.Code != "502" {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestStreamDecoderEndOfStream(t *testing.T) {
 	cut := NewStreamDecoder()
 	decodeAll(t, cut, `{"id":"x","choices":[{"index":0,"delta":{"content":"par"}}]}`)
