@@ -38,7 +38,11 @@ func errorStatus(k llm.ErrorKind) (string, int) {
 // EncodeError writes err as {"error":{"code","message","status"}}.
 func EncodeError(err *llm.Error) (int, []byte) {
 	status, code := errorStatus(err.Kind)
-	return code, errorJSON(code, err.Message, status)
+	msg := err.Message
+	if msg == "" {
+		msg = err.Error()
+	}
+	return code, errorJSON(code, msg, status)
 }
 
 func errorJSON(code int, message, status string) []byte {

@@ -103,3 +103,12 @@ func trace(evs []llm.Event) []byte {
 	}
 	return []byte(b.String())
 }
+
+func readSeed(f *testing.F, name string) []byte {
+	f.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}

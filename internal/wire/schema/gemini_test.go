@@ -112,3 +112,24 @@ func TestFromGeminiProducesJSONSchema(t *testing.T) {
 		t.Fatalf("round trip: %s", back)
 	}
 }
+
+// FuzzToGemini: any schema translates into valid JSON or fails with *Error; recursion
+// through $ref always terminates.
+func FuzzToGemini(f *testing.F) {
+	f.Add(`{"type":"object","properties":{"a":{"$ref":"#/$defs/a"}},"$defs":{"a":{"anyOf":[{"type":"string"},{"type":"null"}]}}}`)
+	f.Add(`{"$ref":"#/$defs/x","$defs":{"x":{"$ref":"#/$defs/x"}}}`)
+	f.Add(`{"type":["integer","null"],"enum":[1,null]}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := ToGemini(json.RawMessage(in))
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("not a *schema.Error: %v", err)
+			}
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON out: %s", out)
+		}
+	})
+}
