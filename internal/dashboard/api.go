@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,8 +65,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // parseRange reads the time range of a request: from/to (RFC 3339), or range (a
-// duration back from now: 1h, 24h, 7d, 30d…), else def back from now. A zero def
-// with no parameters means no bounds.
+// duration back from now: 1h, 24h, 7d, 30d…, its start aligned by alignStart), else
+// def back from now. A zero def with no parameters means no bounds.
 func (h *Handler) parseRange(q url.Values, def time.Duration) (from, to time.Time, err error) {
 	now := h.o.Now().UTC()
 	fs, ts := q.Get("from"), q.Get("to")
@@ -92,7 +93,7 @@ func (h *Handler) parseRange(q url.Values, def time.Duration) (from, to time.Tim
 		if d == 0 {
 			return time.Time{}, time.Time{}, nil
 		}
-		from, to = now.Add(-d), now
+		from, to = alignStart(now.Add(-d), d), now
 	}
 	from, to = from.UTC(), to.UTC()
 	if !from.Before(to) {
@@ -102,6 +103,17 @@ func (h *Handler) parseRange(q url.Values, def time.Duration) (from, to time.Tim
 		return from, to, bad("the range is longer than %d days", int(maxSpan.Hours()/24))
 	}
 	return from, to, nil
+}
+
+// alignStart moves the start of a range back to the boundary of the buckets its
+// series is drawn in (5 minutes up to fineSpan, else an hour), so that the first bar
+// is a whole bucket and the stores read raw rows only for the current hour, never for
+// a partial hour at the start as well.
+func alignStart(from time.Time, span time.Duration) time.Time {
+	if span <= fineSpan {
+		return from.Truncate(fineBucket)
+	}
+	return from.Truncate(time.Hour)
 }
 
 // parseSpan reads "90m", "24h", "7d" or "30d".
@@ -256,6 +268,13 @@ func (h *Handler) summarize(ctx context.Context, qv url.Values) (*summaryJSON, e
 		return nil, err
 	}
 	q := ledger.Query{From: from, To: to, GroupBy: dim, Filter: f}
+	out := &summaryJSON{From: from, To: to, GroupBy: string(dim)}
+	if iv != "none" {
+		out.Interval = iv
+	}
+	if iv == "5m" {
+		return out, h.fineSeries(ctx, q, out)
+	}
 	if iv == "hour" || iv == "day" {
 		q.Interval = ledger.Interval(iv)
 	}
@@ -263,32 +282,61 @@ func (h *Handler) summarize(ctx context.Context, qv url.Values) (*summaryJSON, e
 	if err != nil {
 		return nil, err
 	}
-	out := &summaryJSON{From: from, To: to, GroupBy: string(dim), Totals: sum.Totals, Groups: sum.Groups}
-	if iv != "none" {
-		out.Interval = iv
-	}
-	switch iv {
-	case "hour", "day":
+	out.Totals, out.Groups = sum.Totals, sum.Groups
+	if q.Interval != ledger.NoSeries {
 		out.BucketSeconds = q.Interval.Seconds()
 		out.Series = make([]pointJSON, len(sum.Series))
 		for i := range sum.Series {
 			p := &sum.Series[i]
 			out.Series[i] = point(p.Time, &p.Totals, p.Groups)
 		}
-	case "5m":
-		// The stores keep hourly rollups at the finest, so a 5-minute series is one
-		// summary per bucket: each reads its rows through the time index.
-		out.BucketSeconds = int64(fineBucket / time.Second)
-		for b := from.Truncate(fineBucket); b.Before(to); b = b.Add(fineBucket) {
-			bq := ledger.Query{From: later(b, from), To: earlier(b.Add(fineBucket), to), GroupBy: dim, Filter: f}
-			s, err := h.o.Store.Summary(ctx, bq)
-			if err != nil {
-				return nil, err
-			}
-			out.Series = append(out.Series, point(b, &s.Totals, s.Groups))
-		}
 	}
 	return out, nil
+}
+
+// fineSeries fills a 5-minute series. The stores' finest rollup is hourly, so each
+// bucket is one summary (its rows read through the time index), and the totals and
+// groups are the buckets' sums rather than a second pass over the same rows.
+func (h *Handler) fineSeries(ctx context.Context, q ledger.Query, out *summaryJSON) error {
+	out.BucketSeconds = int64(fineBucket / time.Second)
+	var total ledger.Counts
+	groups := map[string]*ledger.Counts{}
+	for b := q.From.Truncate(fineBucket); b.Before(q.To); b = b.Add(fineBucket) {
+		bq := q
+		bq.From, bq.To = later(b, q.From), earlier(b.Add(fineBucket), q.To)
+		s, err := h.o.Store.Summary(ctx, bq)
+		if err != nil {
+			return err
+		}
+		total.Merge(&s.Totals.Counts)
+		for _, g := range s.Groups {
+			c := groups[g.Key]
+			if c == nil {
+				c = new(ledger.Counts)
+				groups[g.Key] = c
+			}
+			c.Merge(&g.Totals.Counts)
+		}
+		out.Series = append(out.Series, point(b, &s.Totals, s.Groups))
+	}
+	out.Totals = total.Totals()
+	if q.GroupBy != ledger.ByNone {
+		out.Groups = make([]ledger.Group, 0, len(groups))
+		for k, c := range groups {
+			out.Groups = append(out.Groups, ledger.Group{Key: k, Totals: c.Totals()})
+		}
+		// The stores' order: cost, then requests, highest first, then by name.
+		slices.SortFunc(out.Groups, func(x, y ledger.Group) int {
+			if c := cmp.Compare(y.Totals.Cost, x.Totals.Cost); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(y.Totals.Requests, x.Totals.Requests); c != 0 {
+				return c
+			}
+			return strings.Compare(x.Key, y.Key)
+		})
+	}
+	return nil
 }
 
 func later(a, b time.Time) time.Time {

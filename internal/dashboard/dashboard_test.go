@@ -259,17 +259,17 @@ func TestSummaryTotalsEqualTheRecordsSumsToTheNanodollar(t *testing.T) {
 		from, to    time.Time
 		keep        func(*ledger.Record) bool
 	}{
-		{"last hour", "range=1h", f.now.Add(-time.Hour), f.now, nil},
-		{"last day", "range=24h", f.now.Add(-24 * time.Hour), f.now, nil},
-		{"last week", "range=7d", f.now.Add(-7 * 24 * time.Hour), f.now, nil},
+		{"last hour", "range=1h", f.now.Add(-time.Hour).Truncate(5 * time.Minute), f.now, nil},
+		{"last day", "range=24h", f.now.Add(-24 * time.Hour).Truncate(time.Hour), f.now, nil},
+		{"last week", "range=7d", f.now.Add(-7 * 24 * time.Hour).Truncate(time.Hour), f.now, nil},
 		{"custom range with partial hours", custom(odd, oddEnd), odd, oddEnd, nil},
-		{"filtered by model", "range=7d&model=gpt-4o-mini", f.now.Add(-7 * 24 * time.Hour), f.now,
+		{"filtered by model", "range=7d&model=gpt-4o-mini", f.now.Add(-7 * 24 * time.Hour).Truncate(time.Hour), f.now,
 			func(r *ledger.Record) bool { return r.ServedModel == "gpt-4o-mini" }},
-		{"filtered by provider and cache", "range=24h&provider=openai,cache&cache=hit&cache=miss", f.now.Add(-24 * time.Hour), f.now,
+		{"filtered by provider and cache", "range=24h&provider=openai,cache&cache=hit&cache=miss", f.now.Add(-24 * time.Hour).Truncate(time.Hour), f.now,
 			func(r *ledger.Record) bool {
 				return (r.Provider == "openai" || r.Provider == "cache") && (r.Cache == ledger.CacheHit || r.Cache == ledger.CacheMiss)
 			}},
-		{"filtered by key", "range=7d&key=key_acme01", f.now.Add(-7 * 24 * time.Hour), f.now,
+		{"filtered by key", "range=7d&key=key_acme01", f.now.Add(-7 * 24 * time.Hour).Truncate(time.Hour), f.now,
 			func(r *ledger.Record) bool { return r.KeyID == "key_acme01" }},
 	}
 	for _, c := range cases {
@@ -287,6 +287,18 @@ func TestSummaryTotalsEqualTheRecordsSumsToTheNanodollar(t *testing.T) {
 				var s summaryResp
 				f.getJSON(t, "/dashboard/api/summary?interval=none&by="+by+"&"+c.query, &s)
 				checkTotals(t, "by="+by, s.Totals, want)
+				// With the page's series (5-minute buckets for short ranges) too.
+				var ss summaryResp
+				f.getJSON(t, "/dashboard/api/summary?by="+by+"&"+c.query, &ss)
+				checkTotals(t, "series by="+by, ss.Totals, want)
+				if len(ss.Groups) != len(s.Groups) {
+					t.Errorf("by=%s: %d groups with a series, %d without", by, len(ss.Groups), len(s.Groups))
+				}
+				for i := range min(len(ss.Groups), len(s.Groups)) {
+					if ss.Groups[i].Key != s.Groups[i].Key {
+						t.Errorf("by=%s: group %d is %q with a series, %q without", by, i, ss.Groups[i].Key, s.Groups[i].Key)
+					}
+				}
 				if by == "" {
 					continue
 				}
@@ -316,6 +328,26 @@ func groupKey(r *ledger.Record, by string) string {
 		return string(r.Cache)
 	}
 	return ""
+}
+
+func TestRelativeRangesStartOnABucketBoundary(t *testing.T) {
+	f := newFixture(t)
+	f.clock = f.now.Add(17*time.Minute + 23*time.Second)
+	for _, c := range []struct {
+		rng  string
+		from time.Time
+	}{
+		{"1h", f.clock.Add(-time.Hour).Truncate(5 * time.Minute)},
+		{"6h", f.clock.Add(-6 * time.Hour).Truncate(5 * time.Minute)},
+		{"24h", f.clock.Add(-24 * time.Hour).Truncate(time.Hour)},
+		{"30d", f.clock.Add(-30 * 24 * time.Hour).Truncate(time.Hour)},
+	} {
+		var s summaryResp
+		f.getJSON(t, "/dashboard/api/summary?range="+c.rng, &s)
+		if !s.From.Equal(c.from) || !s.To.Equal(f.clock) {
+			t.Errorf("range=%s covers %s..%s, want %s..%s", c.rng, s.From, s.To, c.from, f.clock)
+		}
+	}
 }
 
 func TestSummarySeriesAddsUpToTheTotals(t *testing.T) {
@@ -379,7 +411,8 @@ func (f *fixture) walk(t *testing.T, query string) []ledger.Record {
 func TestRequestLogCursorVisitsEveryRecordOnceNewestFirst(t *testing.T) {
 	f := newFixture(t)
 	got := f.walk(t, "range=24h&limit=37")
-	want := slices.DeleteFunc(slices.Clone(f.recs), func(r ledger.Record) bool { return !inRange(f.now.Add(-24*time.Hour), f.now)(&r) })
+	day := inRange(f.now.Add(-24*time.Hour).Truncate(time.Hour), f.now)
+	want := slices.DeleteFunc(slices.Clone(f.recs), func(r ledger.Record) bool { return !day(&r) })
 	if len(got) != len(want) {
 		t.Fatalf("walked %d records, want %d", len(got), len(want))
 	}
@@ -402,7 +435,7 @@ func TestRequestLogCursorVisitsEveryRecordOnceNewestFirst(t *testing.T) {
 
 func TestRequestLogFiltersReturnOnlyAndAllMatchingRecords(t *testing.T) {
 	f := newFixture(t)
-	week := inRange(f.now.Add(-7*24*time.Hour), f.now)
+	week := inRange(f.now.Add(-7*24*time.Hour).Truncate(time.Hour), f.now)
 	cases := []struct {
 		query string
 		keep  func(*ledger.Record) bool

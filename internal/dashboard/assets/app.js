@@ -57,6 +57,7 @@
     for (const k of kids) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
     return e;
   }
+  const short = (s, n = 30) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
   const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
   // ---- API -----------------------------------------------------------------------
@@ -174,6 +175,8 @@
     const spanDays = (new Date(s.to) - new Date(s.from)) / 86_400_000;
     return (s.series || []).map((p) => bucketLabel(p.time, s.interval, spanDays));
   }
+  // Points are drawn while there are few buckets with data, so that a lone bucket shows.
+  const pr = (series) => (series.filter((p) => p.requests).length < 24 ? 3 : 0);
   const dollarsTick = { callback: (v) => usd(v * 1e9) };
 
   function renderSpend(s) {
@@ -225,7 +228,7 @@
     const total = s.totals.requests || 1;
     draw('chart-models', {
       type: 'bar',
-      data: { labels: groups.map((g) => g.key || '(none)'), datasets: [{ label: 'share of requests', data: groups.map((g) => g.totals.requests / total * 100), backgroundColor: groups.map((_, i) => PALETTE[i % PALETTE.length]) }] },
+      data: { labels: groups.map((g) => short(g.key || '(none)', 24)), datasets: [{ label: 'share of requests', data: groups.map((g) => g.totals.requests / total * 100), backgroundColor: groups.map((_, i) => PALETTE[i % PALETTE.length]) }] },
       options: {
         indexAxis: 'y', plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => `${c.parsed.x.toFixed(1)}% · ${nf.format(groups[c.dataIndex].totals.requests)} requests` } } },
         scales: { x: { beginAtZero: true, ticks: { callback: (v) => v + '%' } } },
@@ -234,11 +237,20 @@
   }
 
   function renderReasons(s) {
-    const groups = (s.groups || []).slice().sort((a, b) => b.totals.requests - a.totals.requests);
+    const all = (s.groups || []).slice().sort((a, b) => b.totals.requests - a.totals.requests);
+    const groups = all.slice(0, 6).map((g) => ({ label: g.key || '(none)', n: g.totals.requests }));
+    const rest = all.slice(6).reduce((a, g) => a + g.totals.requests, 0);
+    if (rest) groups.push({ label: `other (${all.length - 6} reasons)`, n: rest });
     draw('chart-reasons', {
       type: 'doughnut',
-      data: { labels: groups.map((g) => g.key || '(none)'), datasets: [{ data: groups.map((g) => g.totals.requests), backgroundColor: groups.map((_, i) => PALETTE[(i + 4) % PALETTE.length]), borderWidth: 0 }] },
-      options: { cutout: '55%', plugins: { legend: { position: 'right' } } },
+      data: { labels: groups.map((g) => g.label), datasets: [{ data: groups.map((g) => g.n), backgroundColor: groups.map((_, i) => PALETTE[(i + 4) % PALETTE.length]), borderWidth: 0 }] },
+      options: {
+        cutout: '55%',
+        plugins: {
+          legend: { position: 'bottom', labels: { generateLabels: (chart) => Chart.overrides.doughnut.plugins.legend.labels.generateLabels(chart).map((l) => ({ ...l, text: short(l.text, 34) })) } },
+          tooltip: { callbacks: { label: (c) => `${c.label}: ${nf.format(c.parsed)}` } },
+        },
+      },
     });
   }
 
@@ -249,9 +261,9 @@
       type: 'line',
       data: {
         labels: labels(s), datasets: [
-          { label: 'exact', data: share((p) => p.cache_hits), borderColor: '#59a14f', backgroundColor: '#59a14f', pointRadius: 0, spanGaps: true, tension: 0.2 },
-          { label: 'semantic', data: share((p) => p.semantic_hits), borderColor: '#b07aa1', backgroundColor: '#b07aa1', pointRadius: 0, spanGaps: true, tension: 0.2 },
-          { label: 'coalesced', data: share((p) => p.coalesced), borderColor: '#76b7b2', backgroundColor: '#76b7b2', pointRadius: 0, spanGaps: true, tension: 0.2 },
+          { label: 'exact', data: share((p) => p.cache_hits), borderColor: '#59a14f', backgroundColor: '#59a14f', pointRadius: pr(series), spanGaps: true, tension: 0.2 },
+          { label: 'semantic', data: share((p) => p.semantic_hits), borderColor: '#b07aa1', backgroundColor: '#b07aa1', pointRadius: pr(series), spanGaps: true, tension: 0.2 },
+          { label: 'coalesced', data: share((p) => p.coalesced), borderColor: '#76b7b2', backgroundColor: '#76b7b2', pointRadius: pr(series), spanGaps: true, tension: 0.2 },
         ],
       },
       options: { interaction: { mode: 'index', intersect: false }, scales: { x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } }, y: { beginAtZero: true, ticks: { callback: (v) => v + '%' } } } },
@@ -260,7 +272,7 @@
 
   function renderLatency(s) {
     const series = s.series || [];
-    const line = (label, key, color) => ({ label, data: series.map((p) => (p.requests ? p[key] : null)), borderColor: color, backgroundColor: color, pointRadius: 0, spanGaps: true, tension: 0.2 });
+    const line = (label, key, color) => ({ label, data: series.map((p) => (p.requests ? p[key] : null)), borderColor: color, backgroundColor: color, pointRadius: pr(series), spanGaps: true, tension: 0.2 });
     draw('chart-latency', {
       type: 'line',
       data: { labels: labels(s), datasets: [line('p50', 'latency_p50_ms', '#4e79a7'), line('p90', 'latency_p90_ms', '#f28e2b'), line('p99', 'latency_p99_ms', '#e15759')] },
@@ -305,11 +317,14 @@
 
   function renderKeys(s) {
     const tb = $('#keys tbody');
-    const groups = (s.groups || []).slice(0, 20);
+    const groups = (s.groups || []).slice(0, 25);
     tb.replaceChildren(...groups.map((g) => el('tr', null,
       el('td', null, g.key || '(no key)'),
       el('td', { class: 'num' }, nf.format(g.totals.requests)),
+      el('td', { class: 'num' }, pct(g.totals.error_rate, 2)),
+      el('td', { class: 'num' }, pct(g.totals.cache_hit_rate)),
       el('td', { class: 'num' }, usd(g.totals.cost.nanousd)),
+      el('td', { class: 'num' }, usd(g.totals.baseline_cost.nanousd)),
       el('td', { class: 'num' }, usd(g.totals.saved.nanousd)))));
   }
 
@@ -348,7 +363,7 @@
       el('td', null, localTime(r.time, true)),
       el('td', null, model),
       el('td', { class: 'hide-s' }, r.provider || '–'),
-      el('td', { class: 'hide-s' }, r.route_reason || '–'),
+      el('td', { class: 'hide-s trunc', title: r.route_reason || '' }, r.route_reason || '–'),
       el('td', null, el('span', { class: 'chip ' + r.cache }, r.cache)),
       el('td', { class: 'num hide-s' }, `${nf.format(r.input_tokens)} / ${nf.format(r.output_tokens)}`),
       el('td', { class: 'num' }, usd(r.cost_nanousd)),
