@@ -104,7 +104,6 @@ func BenchmarkDecodeResponse(b *testing.B) {
 func BenchmarkStreamEncode(b *testing.B) {
 	evs := llm.Events(benchResponse(), 8)
 	w := sse.NewWriter(io.Discard)
-	b.ReportMetric(float64(len(evs)), "events/op")
 	b.ReportAllocs()
 	for b.Loop() {
 		enc := NewStreamEncoder(StreamOptions{IncludeUsage: true})
@@ -115,6 +114,7 @@ func BenchmarkStreamEncode(b *testing.B) {
 		}
 		enc.Finish(w)
 	}
+	b.ReportMetric(float64(len(evs)), "events/op")
 }
 
 // BenchmarkStreamDecode decodes the same stream as an upstream would send it.
@@ -129,7 +129,6 @@ func BenchmarkStreamDecode(b *testing.B) {
 	}
 	enc.Finish(w)
 	chunks = cw.chunks
-	b.ReportMetric(float64(len(chunks)), "events/op")
 	b.ReportAllocs()
 	for b.Loop() {
 		d := NewStreamDecoder()
@@ -139,6 +138,7 @@ func BenchmarkStreamDecode(b *testing.B) {
 			}
 		}
 	}
+	b.ReportMetric(float64(len(chunks)), "events/op")
 }
 
 // chunkWriter keeps the data of each SSE event written to it.
