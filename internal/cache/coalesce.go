@@ -352,6 +352,19 @@ type member struct {
 	once sync.Once
 }
 
+// Metadata is what the upstream stream tells about itself (the deployment that
+// answered, for the followers' records): the value of its Metadata method, if it has
+// one. It is valid once Do has returned.
+func (m *member) Metadata() any {
+	m.c.mu.Lock()
+	up := m.c.upstream
+	m.c.mu.Unlock()
+	if md, ok := up.(interface{ Metadata() any }); ok {
+		return md.Metadata()
+	}
+	return nil
+}
+
 // Recv returns the next event: a buffered one at once, otherwise it waits for the
 // upstream or for the caller's context, whichever comes first.
 func (m *member) Recv() (llm.Event, error) {

@@ -418,7 +418,9 @@ func (e *Executor) attempt(ctx context.Context, d *Deployment, req *llm.Request,
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(e.cfg.FirstByte, func() { timedOut.Store(true); cancel() })
 	fail := func(err error) (attemptResult, error) {
-		timer.Stop()
+		if !timer.Stop() {
+			timedOut.Store(true) // fired, perhaps still running: the cancel was ours
+		}
 		cancel()
 		if timedOut.Load() {
 			err = &llm.Error{Kind: llm.KindTimeout, Message: "no response from upstream within " + e.cfg.FirstByte.String(), Provider: d.ID}
@@ -430,7 +432,7 @@ func (e *Executor) attempt(ctx context.Context, d *Deployment, req *llm.Request,
 		if err != nil {
 			return fail(err)
 		}
-		timer.Stop()
+		timer.Stop() // a whole answer is kept even if the timer fired as it arrived
 		cancel()
 		return attemptResult{resp: resp, latency: e.now().Sub(start)}, nil
 	}
@@ -455,8 +457,9 @@ func (e *Executor) attempt(ctx context.Context, d *Deployment, req *llm.Request,
 			break
 		}
 	}
-	timer.Stop()
-	if timedOut.Load() {
+	if !timer.Stop() {
+		// The first-byte timer fired as the first event arrived: the attempt's
+		// context is (being) cancelled, so the stream cannot be used.
 		up.Close()
 		return fail(context.DeadlineExceeded)
 	}

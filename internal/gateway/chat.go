@@ -25,6 +25,16 @@ import (
 // replayChunk is the size of the text pieces a cached answer is streamed in.
 const replayChunk = 24
 
+// resultStream carries the executor's result with the upstream stream, so that
+// requests coalesced onto it can record which deployment answered.
+type resultStream struct {
+	llm.Stream
+	res *executor.Result
+}
+
+// Metadata returns the executor's result.
+func (s *resultStream) Metadata() any { return s.res }
+
 // exchange is one request on its way through the pipeline.
 type exchange struct {
 	g      *Gateway
@@ -154,26 +164,19 @@ func (x *exchange) serve() {
 		if dec.Store {
 			st = cache.Record(st, x.storer(key, dec.TTL, result))
 		}
-		return st, nil
+		return &resultStream{Stream: st, res: result}, nil
 	}
 	var st llm.Stream
 	if dec.Coalesce() {
 		var role cache.Role
 		var err error
-		st, role, err = g.o.Group.Do(ctx, key, func(uctx context.Context) (llm.Stream, error) {
-			s, err := upstream(uctx)
-			if result != nil {
-				g.flights.Store(key, result)
-			}
-			return s, err
-		})
-		if role == cache.Follower {
+		st, role, err = g.o.Group.Do(ctx, key, upstream)
+		if role == cache.Follower && err == nil {
 			x.rec.Cache = ledger.CacheCoalesced
-			if v, ok := g.flights.Load(key); ok {
-				result = v.(*executor.Result)
+			// The leader's upstream call says which deployment answered.
+			if md, ok := st.(interface{ Metadata() any }); ok {
+				result, _ = md.Metadata().(*executor.Result)
 			}
-		} else if result != nil {
-			defer g.flights.CompareAndDelete(key, result)
 		}
 		if err != nil {
 			x.fail(llm.AsError(err), attemptsOf(err))

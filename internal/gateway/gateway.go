@@ -120,7 +120,6 @@ type Gateway struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	bufs    sync.Pool
-	flights sync.Map // cache.Key → *executor.Result of the leader, for followers' records
 	now     func() time.Time
 }
 
