@@ -116,11 +116,11 @@ type Options struct {
 
 // Gateway is the HTTP front of Arbiter.
 type Gateway struct {
-	o       Options
-	log     *slog.Logger
-	mux     *http.ServeMux
-	bufs    sync.Pool
-	now     func() time.Time
+	o    Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	bufs sync.Pool
+	now  func() time.Time
 }
 
 // New builds a gateway.

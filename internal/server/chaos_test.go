@@ -41,7 +41,7 @@ func TestChaosEveryRequestSucceedsWhileOneDeploymentIsHealthy(t *testing.T) {
 			BackoffBase: config.Duration(5 * time.Millisecond), BackoffMax: config.Duration(50 * time.Millisecond),
 			MaxRetryAfter: config.Duration(time.Second), FirstByteTimeout: config.Duration(time.Second),
 			IdleTimeout: config.Duration(2 * time.Second),
-			Breaker: config.Breaker{ConsecutiveFailures: 6, ErrorRate: 0.9, MinRequests: 50, Window: config.Duration(10 * time.Second), CoolDown: config.Duration(500 * time.Millisecond)},
+			Breaker:     config.Breaker{ConsecutiveFailures: 6, ErrorRate: 0.9, MinRequests: 50, Window: config.Duration(10 * time.Second), CoolDown: config.Duration(500 * time.Millisecond)},
 		},
 	}
 	off := false
