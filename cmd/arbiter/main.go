@@ -33,6 +33,9 @@ func commands() []command {
 		{"demo", "run the gateway against the built-in provider emulator with a sample workload (no keys, no network)", cmdDemo},
 		{"emulate", "run the provider emulator alone (OpenAI, Anthropic and Gemini wire formats, fault injection)", cmdEmulate},
 		{"bench", "measure Arbiter's added latency and CPU against a direct call and a bare reverse proxy", cmdBench},
+		{"report", "print spend, what it would have cost and what was saved, from the ledger", cmdReport},
+		{"export", "export ledger records as CSV or JSON lines", cmdExport},
+		{"ledger-bench", "measure ledger write throughput and query times on generated records", cmdLedgerBench},
 		{"route", "explain the routing decision for a prompt without sending it (route --explain \"…\")", cmdRoute},
 		{"eval", "evaluate the semantic cache or the router on labelled data (eval cache|router)", cmdEval},
 		{"train", "train the semantic cache verifier or the router from data (train cache|router)", cmdTrain},
@@ -107,11 +110,13 @@ func subcommand(ctx context.Context, group string, args []string, stdout, stderr
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommand(ctx, "eval", args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"router": cmdEvalRouter,
+		"cache":  cmdEvalCache,
 	})
 }
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommand(ctx, "train", args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"router": cmdTrainRouter,
+		"cache":  cmdTrainCache,
 	})
 }

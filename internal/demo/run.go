@@ -139,9 +139,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	fmt.Fprintf(stdout, "Arbiter demo: gateway on %s, %d providers played by the built-in emulator (no keys, no network).\n", base, len(demoProviders))
-	fmt.Fprintf(stdout, "Sending %d requests (%d at a time): repeats, rephrasings, streams, OpenAI and Anthropic clients, auto-routed and pinned models.\n\n", o.Requests, o.Concurrency)
+	wl := workload(o.Requests, o.Seed)
+	fmt.Fprintf(stdout, "Sending %d requests (%d at a time, plus bursts of identical ones): repeats, rephrasings, streams, OpenAI and Anthropic clients, auto-routed and pinned models.\n\n", total(wl), o.Concurrency)
 	start := time.Now()
-	res := send(ctx, base, workload(o.Requests, o.Seed), o.Concurrency, stderr)
+	res := send(ctx, base, wl, o.Concurrency, stderr)
 	elapsed := time.Since(start)
 	if ctx.Err() != nil {
 		shutdown()
@@ -183,10 +184,7 @@ type results struct {
 // send runs the workload with a progress bar on w.
 func send(ctx context.Context, base string, reqs []request, conc int, w io.Writer) results {
 	client := &http.Client{Timeout: 60 * time.Second}
-	var total int
-	for _, r := range reqs {
-		total += max(r.burst, 1)
-	}
+	total := total(reqs)
 	var done, failed atomic.Int64
 	var mu sync.Mutex
 	res := results{byStatus: map[int]int{}}
@@ -258,6 +256,15 @@ func send(ctx context.Context, base string, reqs []request, conc int, w io.Write
 	close(stopBar)
 	<-barDone
 	return res
+}
+
+// total counts the HTTP requests of a workload, bursts included.
+func total(reqs []request) int {
+	n := 0
+	for _, r := range reqs {
+		n += max(r.burst, 1)
+	}
+	return n
 }
 
 func progress(w io.Writer, done, total, failed int) {

@@ -170,9 +170,11 @@ func (x *exchange) serve() {
 	if dec.Coalesce() {
 		var role cache.Role
 		var err error
+		waitStart := g.now()
 		st, role, err = g.o.Group.Do(ctx, key, upstream)
 		if role == cache.Follower && err == nil {
 			x.rec.Cache = ledger.CacheCoalesced
+			x.upstreamWait = g.now().Sub(waitStart) // waiting on the leader's upstream call
 			// The leader's upstream call says which deployment answered.
 			if md, ok := st.(interface{ Metadata() any }); ok {
 				result, _ = md.Metadata().(*executor.Result)
