@@ -488,3 +488,26 @@ func TestEmbeddingsBothWays(t *testing.T) {
 		}
 	}
 }
+
+func TestFunctionResponseWrapping(t *testing.T) {
+	for _, tc := range []struct {
+		text    string
+		isError bool
+		want    string
+	}{
+		{`{"temp": 25}`, false, `{"temp":25}`},
+		{`[1, 2]`, false, `{"output":[1,2]}`},
+		{`42`, false, `{"output":42}`},
+		{`sunny`, false, `{"output":"sunny"}`},
+		{`{"broken"`, false, `{"output":"{\"broken\""}`},
+		{`boom`, true, `{"error":"boom"}`},
+	} {
+		got := string(functionResponse(tc.text, tc.isError))
+		if got != tc.want {
+			t.Errorf("%q (error=%v) → %s, want %s", tc.text, tc.isError, got, tc.want)
+		}
+		if back, isErr := responseText(json.RawMessage(got)); isErr != tc.isError || (tc.text == "sunny" && back != "sunny") {
+			t.Errorf("%s decodes back to %q error=%v", got, back, isErr)
+		}
+	}
+}

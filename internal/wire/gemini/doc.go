@@ -34,9 +34,9 @@ package gemini
 //   - Every system message is hoisted into systemInstruction; consecutive turns of
 //     one role are merged; tool results become functionResponse parts in a user
 //     turn, named from ToolName or the earlier call with that id (no name:
-//     invalid_request). Result text that is a JSON object is sent as is, otherwise
-//     wrapped as {"output": text} or {"error": text}; images in results follow as
-//     inlineData parts.
+//     invalid_request). Result text that is a JSON object is sent as is, other
+//     JSON as {"output": value}, plain text as {"output": text}, failures as
+//     {"error": text}; images in results follow as inlineData parts.
 //   - Call ids are not sent (Gemini matches by order and name). The first
 //     functionCall of each model turn carries the documented placeholder
 //     thoughtSignature "skip_thought_signature_validator", since Gemini 3 refuses

@@ -256,17 +256,22 @@ func encodeContents(in []llm.Message) ([]wireContent, error) {
 }
 
 // functionResponse wraps a tool result as the object Gemini requires: a JSON object
-// result as is, otherwise {"output": text}, or {"error": text} for failures.
+// result as is, other JSON (an array, a number) as {"output": value}, plain text as
+// {"output": text}, and failures as {"error": text}.
 func functionResponse(text string, isError bool) json.RawMessage {
 	t := json.RawMessage(strings.TrimSpace(text))
-	if !isError && jsonKind(t) == "object" && json.Valid(t) {
-		return compact(t)
-	}
-	key := "output"
 	if isError {
-		key = "error"
+		b, _ := json.Marshal(map[string]string{"error": text})
+		return b
 	}
-	b, _ := json.Marshal(map[string]string{key: text})
+	if k := jsonKind(t); (k == "object" || k == "array" || k == "number" || k == "boolean") && json.Valid(t) {
+		if k == "object" {
+			return compact(t)
+		}
+		b, _ := json.Marshal(map[string]json.RawMessage{"output": compact(t)})
+		return b
+	}
+	b, _ := json.Marshal(map[string]string{"output": text})
 	return b
 }
 
