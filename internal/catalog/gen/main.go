@@ -1,5 +1,5 @@
 // Command gen writes internal/catalog/models.yaml from the public price lists and
-// ratings in /work/shared/data/catalog (or -data): LiteLLM's model_prices json for
+// ratings in ../shared/data/catalog (or -data): LiteLLM's model_prices json for
 // prices, limits and capabilities, the LMArena text leaderboards and the Artificial
 // Analysis intelligence index for quality, OpenRouter's list for missing context windows.
 // The models are the explicit inclusion list in models.go.
@@ -35,7 +35,7 @@ const eloRef = catalog.ReferenceElo
 func score(elo float64) float64 { return catalog.QualityFromElo(elo) }
 
 func main() {
-	data := flag.String("data", "/work/shared/data/catalog", "directory of the source files")
+	data := flag.String("data", "../shared/data/catalog", "directory of the source files (run from the repository root)")
 	out := flag.String("out", "internal/catalog/models.yaml", "file to write")
 	flag.Parse()
 	if err := run(*data, *out); err != nil {
