@@ -1,0 +1,314 @@
+package semantic
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// hnswGraph is a Hierarchical Navigable Small World index (Malkov & Yashunin)
+// over unit vectors with distance 1 − dot. It is written here rather than taken
+// from github.com/coder/hnsw because that package's greedy search stops at the
+// first step that does not improve its best result and keeps neighbours without
+// the diversity heuristic: on clustered prompts (many near-identical
+// questions) it lost outlying entries entirely in our tests.
+//
+// Not safe for concurrent mutation; search is read-only, so the Cache runs
+// searches under a read lock and inserts under the write lock. Deleted nodes
+// are tombstones (still traversed, never returned) until the owner rebuilds.
+type hnswGraph struct {
+	m, m0          int     // links per node above layer 0, and on layer 0
+	efConstruction int     // beam width while inserting
+	efSearch       int     // beam width while searching (at least k)
+	ml             float64 // level multiplier, 1/ln(m)
+	rng            *rand.Rand
+
+	nodes    []hnswNode
+	entry    int32 // -1 when empty
+	maxLevel int
+	dead     int // tombstones
+}
+
+type hnswNode struct {
+	vec   []float32
+	links [][]int32 // per level, 0..level
+	dead  bool
+}
+
+func newHNSW() *hnswGraph {
+	const m = 16
+	return &hnswGraph{
+		m: m, m0: 2 * m, efConstruction: 64, efSearch: 64,
+		ml:    1 / math.Log(m),
+		rng:   rand.New(rand.NewPCG(1, 2)), // deterministic levels: reproducible benchmarks
+		entry: -1,
+	}
+}
+
+func (g *hnswGraph) dist(q []float32, id int32) float32 { return 1 - dot(q, g.nodes[id].vec) }
+
+// live is the count of nodes not deleted.
+func (g *hnswGraph) live() int { return len(g.nodes) - g.dead }
+
+// insert adds vec and returns its id.
+func (g *hnswGraph) insert(vec []float32) int32 {
+	level := int(-math.Log(1-g.rng.Float64()) * g.ml)
+	id := int32(len(g.nodes))
+	g.nodes = append(g.nodes, hnswNode{vec: vec, links: make([][]int32, level+1)})
+	if g.entry < 0 {
+		g.entry, g.maxLevel = id, level
+		return id
+	}
+	ep := g.entry
+	for l := g.maxLevel; l > level; l-- {
+		ep = g.greedy(vec, ep, l)
+	}
+	for l := min(level, g.maxLevel); l >= 0; l-- {
+		cands := g.searchLayer(vec, []int32{ep}, g.efConstruction, l, nil)
+		maxLinks := g.m
+		if l == 0 {
+			maxLinks = g.m0
+		}
+		nb := g.selectNeighbours(vec, cands, maxLinks)
+		g.nodes[id].links[l] = nb
+		for _, n := range nb {
+			links := append(g.nodes[n].links[l], id)
+			if len(links) > maxLinks {
+				links = g.shrink(n, links, maxLinks)
+			}
+			g.nodes[n].links[l] = links
+		}
+		ep = cands[0].id
+	}
+	if level > g.maxLevel {
+		g.entry, g.maxLevel = id, level
+	}
+	return id
+}
+
+// shrink cuts node n's links on level l back to maxLinks, re-selecting them
+// with the heuristic. (Dropping the farthest link instead is cheaper, but an
+// outlying entry's only incoming links are the farthest ones of its
+// neighbours: it becomes unreachable, which we measured.)
+func (g *hnswGraph) shrink(n int32, links []int32, maxLinks int) []int32 {
+	nv := g.nodes[n].vec
+	cs := make([]scored, len(links))
+	for i, x := range links {
+		cs[i] = scored{x, 1 - dot(nv, g.nodes[x].vec)}
+	}
+	slices.SortFunc(cs, byDist)
+	return g.selectNeighbours(nv, cs, maxLinks)
+}
+
+// greedy walks to the closest node to q on level l from ep.
+func (g *hnswGraph) greedy(q []float32, ep int32, l int) int32 {
+	best, bd := ep, g.dist(q, ep)
+	for changed := true; changed; {
+		changed = false
+		for _, n := range g.nodes[best].links[l] {
+			if d := g.dist(q, n); d < bd {
+				best, bd, changed = n, d, true
+			}
+		}
+	}
+	return best
+}
+
+type scored struct {
+	id int32
+	d  float32
+}
+
+func byDist(a, b scored) int {
+	switch {
+	case a.d < b.d:
+		return -1
+	case a.d > b.d:
+		return 1
+	}
+	return int(a.id - b.id)
+}
+
+// searchLayer is the beam search of level l from eps with width ef; it returns
+// up to ef nodes sorted by distance. visited may be nil.
+func (g *hnswGraph) searchLayer(q []float32, eps []int32, ef, l int, visited map[int32]struct{}) []scored {
+	if visited == nil {
+		visited = make(map[int32]struct{}, ef*4)
+	}
+	var cand minHeap // to expand, nearest first
+	var res maxHeap  // best ef so far, farthest on top
+	for _, ep := range eps {
+		visited[ep] = struct{}{}
+		s := scored{ep, g.dist(q, ep)}
+		cand.push(s)
+		res.push(s)
+	}
+	for len(cand) > 0 {
+		c := cand.pop()
+		if len(res) >= ef && c.d > res[0].d {
+			break
+		}
+		for _, n := range g.nodes[c.id].links[l] {
+			if _, ok := visited[n]; ok {
+				continue
+			}
+			visited[n] = struct{}{}
+			d := g.dist(q, n)
+			if len(res) < ef || d < res[0].d {
+				cand.push(scored{n, d})
+				res.push(scored{n, d})
+				if len(res) > ef {
+					res.pop()
+				}
+			}
+		}
+	}
+	out := []scored(res)
+	slices.SortFunc(out, byDist)
+	return out
+}
+
+// selectNeighbours keeps up to m of the sorted candidates, preferring ones not
+// closer to an already kept neighbour than to q (the HNSW heuristic, which
+// keeps links towards outlying regions), then fills up with the nearest rest.
+func (g *hnswGraph) selectNeighbours(q []float32, cands []scored, m int) []int32 {
+	out := make([]int32, 0, m)
+	var pruned []int32
+	for _, c := range cands {
+		if len(out) >= m {
+			break
+		}
+		good := true
+		for _, r := range out {
+			if 1-dot(g.nodes[c.id].vec, g.nodes[r].vec) < c.d {
+				good = false
+				break
+			}
+		}
+		if good {
+			out = append(out, c.id)
+		} else {
+			pruned = append(pruned, c.id)
+		}
+	}
+	for _, p := range pruned {
+		if len(out) >= m {
+			break
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// search returns up to k live nodes nearest to q, nearest first.
+func (g *hnswGraph) search(q []float32, k int) []scored {
+	if g.entry < 0 {
+		return nil
+	}
+	ep := g.entry
+	for l := g.maxLevel; l > 0; l-- {
+		ep = g.greedy(q, ep, l)
+	}
+	// Widen the beam by the share of tombstones so that k live nodes remain.
+	ef := max(g.efSearch, k)
+	if g.dead > 0 && g.live() > 0 {
+		ef = min(len(g.nodes), ef*len(g.nodes)/g.live())
+	}
+	res := g.searchLayer(q, []int32{ep}, ef, 0, nil)
+	out := res[:0]
+	for _, r := range res {
+		if !g.nodes[r.id].dead {
+			out = append(out, r)
+			if len(out) == k {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// remove marks a node deleted; it keeps routing searches until a rebuild.
+func (g *hnswGraph) remove(id int32) {
+	if !g.nodes[id].dead {
+		g.nodes[id].dead = true
+		g.dead++
+	}
+}
+
+type minHeap []scored
+
+func (h *minHeap) push(s scored) {
+	*h = append(*h, s)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p].d <= a[i].d {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *minHeap) pop() scored {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	for i := 0; ; {
+		l, r, s := 2*i+1, 2*i+2, i
+		if l < len(a) && a[l].d < a[s].d {
+			s = l
+		}
+		if r < len(a) && a[r].d < a[s].d {
+			s = r
+		}
+		if s == i {
+			break
+		}
+		a[s], a[i] = a[i], a[s]
+		i = s
+	}
+	*h = a
+	return top
+}
+
+type maxHeap []scored
+
+func (h *maxHeap) push(s scored) {
+	*h = append(*h, s)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p].d >= a[i].d {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *maxHeap) pop() scored {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	for i := 0; ; {
+		l, r, s := 2*i+1, 2*i+2, i
+		if l < len(a) && a[l].d > a[s].d {
+			s = l
+		}
+		if r < len(a) && a[r].d > a[s].d {
+			s = r
+		}
+		if s == i {
+			break
+		}
+		a[s], a[i] = a[i], a[s]
+		i = s
+	}
+	*h = a
+	return top
+}
