@@ -21,8 +21,9 @@ func cmdEvalCache(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	pairsPath := fs.String("pairs", "", "labelled pairs, one JSON object a line: {\"a\",\"b\",\"duplicate\",\"source\"}")
 	outPath := fs.String("out", "", "where to write one decision a line: {\"i\",\"similarity\",\"hit\"} (\"-\": stdout)")
 	modelDir := fs.String("model-dir", embed.DefaultModelDir(), "USE lite model directory (scripts/fetch-model.sh); the static embedder is used when it holds no model")
+	holdout := fs.Bool("holdout", false, "for the development file: also score the pairs `arbiter train cache` held out")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: arbiter eval cache --pairs FILE.jsonl --out DECISIONS.jsonl [--model-dir DIR]")
+		fmt.Fprintln(stderr, "Usage: arbiter eval cache --pairs FILE.jsonl --out DECISIONS.jsonl [--model-dir DIR] [--holdout]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,7 +55,11 @@ func cmdEvalCache(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		defer f.Close()
 		out = f
 	}
-	res, err := semantic.Evaluate(ctx, pairs, semantic.EvalOptions{Embedder: e, Kind: kind, Decisions: out, Progress: stderr})
+	eo := semantic.EvalOptions{Embedder: e, Kind: kind, Decisions: out, Progress: stderr}
+	if *holdout {
+		eo.Holdout = semantic.HoldoutMask(pairs, semantic.DefaultTrainOptions())
+	}
+	res, err := semantic.Evaluate(ctx, pairs, eo)
 	if err != nil {
 		return err
 	}

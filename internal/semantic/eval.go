@@ -23,6 +23,8 @@ type EvalOptions struct {
 	Decisions io.Writer
 	// Progress receives a line now and then (nil: none).
 	Progress io.Writer
+	// Holdout, when set, also scores the pairs it marks (see HoldoutMask).
+	Holdout []bool
 }
 
 // EvalResult summarises an evaluation.
@@ -32,6 +34,8 @@ type EvalResult struct {
 	Pairs     int
 	Texts     int // distinct texts embedded
 	Metrics   []Metrics
+	// HoldoutMetrics score only the pairs EvalOptions.Holdout marks.
+	HoldoutMetrics []Metrics
 	// EmbedTime is the wall time of embedding every distinct text in batches;
 	// LookupTime the total time of the Store and Lookup calls after that
 	// (embeddings served from the batch); Lookups their count.
@@ -155,6 +159,9 @@ func Evaluate(ctx context.Context, pairs []Pair, o EvalOptions) (*EvalResult, er
 		res.LookupP99 = durs[len(durs)*99/100]
 	}
 	res.Metrics = Score(pairs, hits, nil)
+	if o.Holdout != nil {
+		res.HoldoutMetrics = Score(pairs, hits, func(i int) bool { return i < len(o.Holdout) && o.Holdout[i] })
+	}
 	res.Wall = time.Since(start)
 	return res, nil
 }
@@ -207,6 +214,10 @@ func (m *memoEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 func WriteEvalSummary(w io.Writer, r *EvalResult) {
 	fmt.Fprintf(w, "embedder: %s   operating point: verifier probability ≥ %.3f   pairs: %d\n", r.Kind, r.Threshold, r.Pairs)
 	FormatMetrics(w, r.Metrics)
+	if r.HoldoutMetrics != nil {
+		fmt.Fprintln(w, "the part of the development file that training held out (never trained on):")
+		FormatMetrics(w, r.HoldoutMetrics)
+	}
 	perText := time.Duration(0)
 	if r.Texts > 0 {
 		perText = r.EmbedTime / time.Duration(r.Texts)

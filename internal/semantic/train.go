@@ -147,17 +147,35 @@ func embedAll(ctx context.Context, e embed.Embedder, texts []string) ([][]float3
 	return out, nil
 }
 
+// splitPairs assigns pairs to the held-out part (by group of shared texts,
+// HoldoutShare of the groups) and the rest to CVFolds cross-validation folds.
+func splitPairs(pairs []Pair, o TrainOptions) (holdout []bool, cvFold []int) {
+	groups := max(2, int(math.Round(1/o.HoldoutShare)))
+	g := groupFolds(pairs, groups*o.CVFolds, o.Seed)
+	holdout = make([]bool, len(pairs))
+	cvFold = make([]int, len(pairs))
+	for i := range pairs {
+		holdout[i] = g[i]%groups == 0
+		cvFold[i] = g[i] / groups
+	}
+	return holdout, cvFold
+}
+
+// HoldoutMask reports which pairs `arbiter train cache` with options o held out
+// (never trained on), so an evaluation of the same file can be scored on them.
+func HoldoutMask(pairs []Pair, o TrainOptions) []bool {
+	h, _ := splitPairs(pairs, o)
+	return h
+}
+
 // Train fits the verifier for embedder kind on pairs whose cosines are pv.
 func Train(pairs []Pair, pv PairVectors, kind string, o TrainOptions) (*VerifierModel, error) {
 	if len(pairs) == 0 || len(pv.Cos) != len(pairs) || len(pv.CosStatic) != len(pairs) {
 		return nil, fmt.Errorf("semantic: train: %d pairs, %d cosines", len(pairs), len(pv.Cos))
 	}
-	// Group folds: 1/HoldoutShare groups, group 0 held out; the rest split again
-	// for cross-validation.
-	groups := max(2, int(math.Round(1/o.HoldoutShare)))
-	g := groupFolds(pairs, groups*o.CVFolds, o.Seed)
-	holdout := func(i int) bool { return g[i]%groups == 0 }
-	cvFold := func(i int) int { return g[i] / groups }
+	held, cv := splitPairs(pairs, o)
+	holdout := func(i int) bool { return held[i] }
+	cvFold := func(i int) int { return cv[i] }
 
 	an := make([]*analysis, 2*len(pairs))
 	for i, p := range pairs {
