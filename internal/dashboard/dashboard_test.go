@@ -287,7 +287,10 @@ func TestSummaryTotalsEqualTheRecordsSumsToTheNanodollar(t *testing.T) {
 				var s summaryResp
 				f.getJSON(t, "/dashboard/api/summary?interval=none&by="+by+"&"+c.query, &s)
 				checkTotals(t, "by="+by, s.Totals, want)
-				// With the page's series (5-minute buckets for short ranges) too.
+				if by != "" && by != "model" {
+					continue
+				}
+				// With the series the page asks for (5-minute buckets for short ranges).
 				var ss summaryResp
 				f.getJSON(t, "/dashboard/api/summary?by="+by+"&"+c.query, &ss)
 				checkTotals(t, "series by="+by, ss.Totals, want)
