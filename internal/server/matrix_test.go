@@ -51,6 +51,7 @@ type convo struct {
 	system string
 	turns  []turn
 	tools  bool // offer get_weather
+	clock  bool // offer get_time too
 	schema bool // ask for JSON matching forecastSchema (OpenAI client only)
 }
 
@@ -93,6 +94,12 @@ var weatherSchema = map[string]any{
 	"type":       "object",
 	"properties": map[string]any{"city": map[string]any{"type": "string"}, "days": map[string]any{"type": "integer", "minimum": 1, "maximum": 7}},
 	"required":   []string{"city", "days"},
+}
+
+var timeSchema = map[string]any{
+	"type":       "object",
+	"properties": map[string]any{"city": map[string]any{"type": "string"}},
+	"required":   []string{"city"},
 }
 
 var forecastSchema = map[string]any{
@@ -142,6 +149,10 @@ func (o openaiClient) params(model string, c convo) openai.ChatCompletionNewPara
 	if c.tools {
 		p.Tools = []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
 			Name: "get_weather", Description: openai.String("Weather forecast for a city"), Parameters: shared.FunctionParameters(weatherSchema)})}
+		if c.clock {
+			p.Tools = append(p.Tools, openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+				Name: "get_time", Description: openai.String("Local time in a city"), Parameters: shared.FunctionParameters(timeSchema)}))
+		}
 	}
 	if c.schema {
 		p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
@@ -256,7 +267,7 @@ func (a anthropicClient) params(model string, c convo) anthropic.MessageNewParam
 	if c.system != "" {
 		p.System = []anthropic.TextBlockParam{{Text: c.system}}
 	}
-	for _, tn := range c.turns {
+	for i, tn := range c.turns {
 		switch tn.role {
 		case "user":
 			blocks := []anthropic.ContentBlockParamUnion{anthropic.NewTextBlock(tn.text)}
@@ -274,7 +285,14 @@ func (a anthropicClient) params(model string, c convo) anthropic.MessageNewParam
 			}
 			p.Messages = append(p.Messages, anthropic.NewAssistantMessage(blocks...))
 		case "tool":
-			p.Messages = append(p.Messages, anthropic.NewUserMessage(anthropic.NewToolResultBlock(tn.callID, tn.text, false)))
+			// Results of one assistant turn go back together in one user turn.
+			block := anthropic.NewToolResultBlock(tn.callID, tn.text, false)
+			if i > 0 && c.turns[i-1].role == "tool" {
+				last := &p.Messages[len(p.Messages)-1]
+				last.Content = append(last.Content, block)
+			} else {
+				p.Messages = append(p.Messages, anthropic.NewUserMessage(block))
+			}
 		}
 	}
 	if c.tools {
@@ -282,6 +300,12 @@ func (a anthropicClient) params(model string, c convo) anthropic.MessageNewParam
 			Name: "get_weather", Description: anthropic.String("Weather forecast for a city"),
 			InputSchema: anthropic.ToolInputSchemaParam{Properties: weatherSchema["properties"], Required: []string{"city", "days"}},
 		}}}
+		if c.clock {
+			p.Tools = append(p.Tools, anthropic.ToolUnionParam{OfTool: &anthropic.ToolParam{
+				Name: "get_time", Description: anthropic.String("Local time in a city"),
+				InputSchema: anthropic.ToolInputSchemaParam{Properties: timeSchema["properties"], Required: []string{"city"}},
+			}})
+		}
 	}
 	return p
 }
@@ -679,7 +703,9 @@ func TestMatrixEveryClientFormatReachesEveryProvider(t *testing.T) {
 					if stream && first.argDeltas < 1 {
 						t.Fatal("no tool argument delta")
 					}
-					t.Logf("tool argument deltas seen by the SDK: %d", first.argDeltas)
+					if stream {
+						t.Logf("tool argument deltas seen by the SDK: %d", first.argDeltas)
+					}
 
 					c.turns = append(c.turns,
 						turn{role: "assistant", calls: []toolCall{call}},
@@ -695,6 +721,34 @@ func TestMatrixEveryClientFormatReachesEveryProvider(t *testing.T) {
 						t.Fatalf("answer %q does not quote the get_weather result", second.text)
 					}
 					checkUpstreamToolIDs(t, p.name, up.body, call)
+				})
+
+				t.Run(prefix+"two_tool_calls"+suffix, func(t *testing.T) {
+					c := convo{tools: true, clock: true, turns: []turn{{role: "user", text: "Use get_weather and get_time for Lyon."}}}
+					first := run(t, c)
+					lastUpstream(t, rec, p)
+					if first.finish != "tool_calls" || len(first.calls) != 2 {
+						t.Fatalf("finish %q calls %+v, want two tool calls", first.finish, first.calls)
+					}
+					a, b := first.calls[0], first.calls[1]
+					if a.name != "get_weather" || b.name != "get_time" || a.id == "" || b.id == "" || a.id == b.id {
+						t.Fatalf("calls %+v: want get_weather then get_time with distinct ids", first.calls)
+					}
+					for _, call := range first.calls {
+						var m map[string]any
+						if err := json.Unmarshal([]byte(call.args), &m); err != nil || m["city"] == nil {
+							t.Fatalf("%s arguments %q (%v)", call.name, call.args, err)
+						}
+					}
+					c.turns = append(c.turns,
+						turn{role: "assistant", calls: first.calls},
+						turn{role: "tool", callID: a.id, text: "18C and sunny"},
+						turn{role: "tool", callID: b.id, text: "14:05"})
+					second := run(t, c)
+					lastUpstream(t, rec, p)
+					if !strings.Contains(second.text, "The get_weather tool returned: 18C and sunny") || !strings.Contains(second.text, "The get_time tool returned: 14:05") {
+						t.Fatalf("answer %q does not quote both results under their tools' names", second.text)
+					}
 				})
 
 				if cl.name() == "openai" {
@@ -841,4 +895,98 @@ func TestMatrixOpenAIErrorCodeIsOpenAIsWhateverTheProvider(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestMatrixGeminiToolSchemaTranslatesOrFailsWithAClear400: a tool schema carrying
+// what Gemini rejects (additionalProperties, strict, $ref/$defs, anyOf) is translated;
+// one Gemini cannot express (a recursive $ref) is refused by Arbiter with a 400 in the
+// client's shape naming the construct, and never reaches Gemini.
+func TestMatrixGeminiToolSchemaTranslatesOrFailsWithAClear400(t *testing.T) {
+	s, rec := newMatrixStack(t)
+	c := sdk(s.arbSrv.URL)
+	ac := anthropic.NewClient(aoption.WithBaseURL(s.arbSrv.URL+"/"), aoption.WithAPIKey("sk-client"), aoption.WithMaxRetries(0))
+	translatable := map[string]any{
+		"type": "object", "additionalProperties": false, "strict": true,
+		"$defs": map[string]any{"place": map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}},
+		"properties": map[string]any{
+			"where": map[string]any{"$ref": "#/$defs/place"},
+			"unit":  map[string]any{"anyOf": []any{map[string]any{"type": "string", "enum": []string{"C", "F"}}, map[string]any{"type": "null"}}},
+		},
+		"required": []string{"where"},
+	}
+	recursive := map[string]any{
+		"type": "object",
+		"$defs": map[string]any{"node": map[string]any{"type": "object", "properties": map[string]any{
+			"name": map[string]any{"type": "string"}, "children": map[string]any{"type": "array", "items": map[string]any{"$ref": "#/$defs/node"}}}}},
+		"properties": map[string]any{"tree": map[string]any{"$ref": "#/$defs/node"}},
+	}
+	openaiReq := func(schema map[string]any) openai.ChatCompletionNewParams {
+		return openai.ChatCompletionNewParams{Model: "gemini-2.0-flash",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Use get_weather for Lyon.")},
+			Tools: []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+				Name: "get_weather", Strict: openai.Bool(true), Parameters: shared.FunctionParameters(schema)})}}
+	}
+	anthropicReq := func(schema map[string]any) anthropic.MessageNewParams {
+		extra := map[string]any{}
+		for k, v := range schema {
+			if k != "type" && k != "properties" && k != "required" {
+				extra[k] = v
+			}
+		}
+		req, _ := schema["required"].([]string)
+		return anthropic.MessageNewParams{Model: "gemini-2.0-flash", MaxTokens: 200,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Use get_weather for Lyon."))},
+			Tools: []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "get_weather",
+				InputSchema: anthropic.ToolInputSchemaParam{Properties: schema["properties"], Required: req, ExtraFields: extra}}}}}
+	}
+	ctx := context.Background()
+
+	t.Run("openai/translated", func(t *testing.T) {
+		rec.take()
+		r, err := c.Chat.Completions.New(ctx, openaiReq(translatable))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Choices) != 1 || len(r.Choices[0].Message.ToolCalls) != 1 || !strings.Contains(r.Choices[0].Message.ToolCalls[0].Function.Arguments, `"where":{"city":`) {
+			t.Fatalf("want a get_weather call with the $ref'd object, got %s", r.RawJSON())
+		}
+		if j := jsonOf(rec.take()[0].body); strings.Contains(j, "additionalProperties") || strings.Contains(j, "$ref") || strings.Contains(j, "strict") {
+			t.Fatalf("Gemini was sent what it rejects: %s", j)
+		}
+	})
+	t.Run("anthropic/translated", func(t *testing.T) {
+		rec.take()
+		m, err := ac.Messages.New(ctx, anthropicReq(translatable))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.StopReason != "tool_use" {
+			t.Fatalf("want a tool call, got %s", m.RawJSON())
+		}
+		if j := jsonOf(rec.take()[0].body); strings.Contains(j, "additionalProperties") || strings.Contains(j, "$ref") {
+			t.Fatalf("Gemini was sent what it rejects: %s", j)
+		}
+	})
+	t.Run("openai/refused", func(t *testing.T) {
+		rec.take()
+		_, err := c.Chat.Completions.New(ctx, openaiReq(recursive))
+		var e *openai.Error
+		if !errors.As(err, &e) || e.StatusCode != 400 || e.Type != "invalid_request_error" || !strings.Contains(e.Message, "$ref (recursive)") {
+			t.Fatalf("want a 400 invalid_request_error naming the recursive $ref, got %v", err)
+		}
+		if n := len(rec.take()); n != 0 {
+			t.Fatalf("%d requests reached Gemini", n)
+		}
+	})
+	t.Run("anthropic/refused", func(t *testing.T) {
+		rec.take()
+		_, err := ac.Messages.New(ctx, anthropicReq(recursive))
+		var e *anthropic.Error
+		if !errors.As(err, &e) || e.StatusCode != 400 || e.Type() != "invalid_request_error" || !strings.Contains(e.RawJSON(), "$ref (recursive)") {
+			t.Fatalf("want a 400 invalid_request_error naming the recursive $ref, got %v", err)
+		}
+		if n := len(rec.take()); n != 0 {
+			t.Fatalf("%d requests reached Gemini", n)
+		}
+	})
 }
