@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tiktoken-go/tokenizer"
 	"gopkg.in/yaml.v3"
 
 	"github.com/arbiterhq/arbiter/internal/config"
@@ -138,7 +140,13 @@ func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 func newMoneyStack(t *testing.T, ecfg emulator.Config, tweak func(*config.Config)) (*stack, *upstreamLog) {
 	t.Helper()
 	log := &upstreamLog{}
-	up := httptest.NewServer(log.wrap(emulator.New(ecfg)))
+	return newStackBehind(t, log.wrap(emulator.New(ecfg)), tweak), log
+}
+
+// newStackBehind is newStack with the providers pointed at upstream instead.
+func newStackBehind(t *testing.T, upstream http.Handler, tweak func(*config.Config)) *stack {
+	t.Helper()
+	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
 	s := newStack(t, emulator.Config{}, func(c *config.Config) {
 		for i := range c.Providers {
@@ -153,7 +161,7 @@ func newMoneyStack(t *testing.T, ecfg emulator.Config, tweak func(*config.Config
 			tweak(c)
 		}
 	})
-	return s, log
+	return s
 }
 
 // payloads returns the JSON documents of a body: the body itself, or the data lines
@@ -581,6 +589,121 @@ func TestLedgerCostsEqualHandComputationOnCacheHit(t *testing.T) {
 				t.Errorf("hit recorded as cache %q cause %q provider %q", rec.Cache, rec.SavingCause, rec.Provider)
 			}
 			checkMoneyHeaders(t, r, rec, tc.stream)
+		})
+	}
+}
+
+// withoutUsage plays an OpenAI-compatible host that reports no usage: it removes the
+// usage object from answers, and the usage chunk from streams.
+func withoutUsage(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		body := rec.Body.Bytes()
+		strip := func(doc []byte) ([]byte, bool) {
+			var m map[string]any
+			if json.Unmarshal(doc, &m) != nil || m["usage"] == nil {
+				return doc, true
+			}
+			if ch, _ := m["choices"].([]any); len(ch) == 0 && m["object"] == "chat.completion.chunk" {
+				return nil, false // the stream's usage-only chunk
+			}
+			delete(m, "usage")
+			out, _ := json.Marshal(m)
+			return out, true
+		}
+		var out bytes.Buffer
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "text/event-stream") {
+			for _, event := range strings.SplitAfter(string(body), "\n\n") {
+				data, ok := strings.CutPrefix(strings.TrimSpace(event), "data: ")
+				if !ok || data == "[DONE]" {
+					out.WriteString(event)
+					continue
+				}
+				if doc, keep := strip([]byte(data)); keep {
+					out.WriteString("data: " + string(doc) + "\n\n")
+				}
+			}
+		} else {
+			doc, _ := strip(body)
+			out.Write(doc)
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(out.Bytes())
+	})
+}
+
+// answerText is the text of the first choice of an OpenAI-format answer or stream.
+func answerText(t *testing.T, r exchangeResult, stream bool) string {
+	t.Helper()
+	if !stream {
+		var v struct {
+			Choices []struct {
+				Message struct {
+					Content string `json:"content"`
+				} `json:"message"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &v); err != nil || len(v.Choices) == 0 {
+			t.Fatalf("answer %s: %v", r.body, err)
+		}
+		return v.Choices[0].Message.Content
+	}
+	var b strings.Builder
+	for _, p := range payloads(upstreamCall{contentType: "text/event-stream", body: []byte(r.body)}) {
+		var v struct {
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal(p, &v); err != nil {
+			t.Fatalf("stream chunk %s: %v", p, err)
+		}
+		for _, c := range v.Choices {
+			b.WriteString(c.Delta.Content)
+		}
+	}
+	return b.String()
+}
+
+// TestLedgerCostsEqualHandComputationWhenUsageIsEstimated: a host that reports no
+// usage is billed on Arbiter's own count, o200k_base tokens with OpenAI's chat framing
+// (3 tokens per message and 3 to prime the reply), and the record says it is an
+// estimate.
+func TestLedgerCostsEqualHandComputationWhenUsageIsEstimated(t *testing.T) {
+	s := newStackBehind(t, withoutUsage(emulator.New(emulator.Config{})), nil)
+	codec, err := tokenizer.Get(tokenizer.O200kBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(text string) int64 {
+		n, err := codec.Count(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(n)
+	}
+	gpt4oMiniOpenAI := published{input: 150_000_000, cachedInput: 75_000_000, cacheWrite: 150_000_000, output: 600_000_000}
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			prompt := longPrompt(fmt.Sprintf("estimated usage, stream %v", stream))
+			r := send(t, s.arbSrv.URL, "openai", "gpt-4o-mini", prompt, stream, true, false)
+			rec := recordOf(t, s.arb.Store, r.header.Get("X-Arbiter-Request-Id"))
+			u := wireUsage{input: 3 + 3 + count(prompt), output: count(answerText(t, r, stream))}
+			want := llm.Usage{InputTokens: int(u.input), OutputTokens: int(u.output), Estimated: true}
+			if rec.Usage != want {
+				t.Errorf("ledger usage %+v, counted by hand %+v", rec.Usage, want)
+			}
+			if c := handCost(gpt4oMiniOpenAI, u); rec.Cost != c || rec.BaselineCost != c || rec.Saved != 0 {
+				t.Errorf("ledger cost %d baseline %d saved %d; by hand %d, %d, 0", rec.Cost, rec.BaselineCost, rec.Saved, c, c)
+			}
+			checkMoneyHeaders(t, r, rec, stream)
 		})
 	}
 }
