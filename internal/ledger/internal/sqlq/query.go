@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/arbiterhq/arbiter/internal/ledger"
-	"github.com/arbiterhq/arbiter/internal/money"
 )
 
 // Reader answers the ledger's queries over a database/sql handle.
@@ -304,31 +303,58 @@ func (rd *Reader) aggRollup(ctx context.Context, db querier, seg segment, r Roll
 	w.add("bucket >= ?", seg.from/usPerSec)
 	w.add("bucket < ?", seg.to/usPerSec)
 	w.filter(&acc.q.Filter, false)
+	bucket := "bucket"
+	if acc.width != r.Width {
+		bucket = fmt.Sprintf("(bucket / %d) * %d", acc.width, acc.width)
+	}
+	ms := measures()
+	exprs := make([]string, len(ms))
+	for i, m := range ms {
+		exprs[i] = rd.Dialect.sum(m.name)
+	}
+	return rd.aggregate(ctx, db, r.Table(), w, bucket, dimColumn(acc.q.GroupBy, false), exprs, acc)
+}
+
+// aggRaw aggregates raw rows in SQL with the same measures the rollups hold.
+func (rd *Reader) aggRaw(ctx context.Context, db querier, seg segment, acc *accumulator) error {
+	w := &where{d: rd.Dialect}
+	w.add("time_us >= ?", seg.from)
+	w.add("time_us < ?", seg.to)
+	w.filter(&acc.q.Filter, true)
+	bucket := fmt.Sprintf("(time_us / %d) * %d", acc.width*usPerSec, acc.width)
+	ms := measures()
+	exprs := make([]string, len(ms))
+	for i, m := range ms {
+		exprs[i] = "COALESCE(" + m.raw + ", 0)"
+		if rd.Dialect == Postgres {
+			exprs[i] += "::bigint"
+		}
+	}
+	return rd.aggregate(ctx, db, "requests", w, bucket, dimColumn(acc.q.GroupBy, true), exprs, acc)
+}
+
+// aggregate runs one GROUP BY (series bucket, group column) over a source and adds
+// its sums to acc.
+func (rd *Reader) aggregate(ctx context.Context, db querier, table string, w *where, bucket, groupCol string, exprs []string, acc *accumulator) error {
 	var sel, group []string
 	if acc.width > 0 {
-		b := "bucket"
-		if acc.width != r.Width {
-			b = fmt.Sprintf("(bucket / %d) * %d", acc.width, acc.width)
-		}
-		sel, group = append(sel, b), append(group, b)
+		sel, group = append(sel, bucket), append(group, bucket)
 	} else {
 		sel = append(sel, "0")
 	}
-	if col := dimColumn(acc.q.GroupBy, false); col != "" {
-		sel, group = append(sel, col), append(group, col)
+	if groupCol != "" {
+		sel, group = append(sel, groupCol), append(group, groupCol)
 	} else {
 		sel = append(sel, "''")
 	}
-	for _, m := range measureNames() {
-		sel = append(sel, rd.Dialect.sum(m))
-	}
-	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + r.Table() + w.String()
+	sel = append(sel, exprs...)
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + table + w.String()
 	if len(group) > 0 {
 		query += " GROUP BY " + strings.Join(group, ", ")
 	}
 	rows, err := db.QueryContext(ctx, query, w.args...)
 	if err != nil {
-		return fmt.Errorf("query %s: %w", r.Table(), err)
+		return fmt.Errorf("query %s: %w", table, err)
 	}
 	defer rows.Close()
 	ms := measures()
@@ -342,86 +368,20 @@ func (rd *Reader) aggRollup(ctx context.Context, db querier, seg segment, r Roll
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("scan %s: %w", r.Table(), err)
+			return fmt.Errorf("scan %s: %w", table, err)
 		}
-		c := &acc.scratch
-		*c = ledger.Counts{}
 		if vals[0] == 0 {
 			continue // no rows matched (an aggregate without GROUP BY still answers)
 		}
+		c := &acc.scratch
+		*c = ledger.Counts{}
 		for i, p := range fields(c) {
 			*p = vals[i] * ms[i].scale
 		}
 		acc.add(t, g, c)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", r.Table(), err)
-	}
-	return nil
-}
-
-// rawAggColumns are what Counts.Add needs from a raw row, plus the group columns.
-const rawAggColumns = "time_us, tenant, key_id, served_model, provider, route_reason, cache_status, " +
-	"status, stream, partial, tokens_estimated, cost_nusd, baseline_cost_nusd, saved_nusd, saving_cause, " +
-	"input_tokens, cached_tokens, cache_write_tokens, output_tokens, reasoning_tokens, " +
-	"latency_us, ttft_us, overhead_us"
-
-func (rd *Reader) aggRaw(ctx context.Context, db querier, seg segment, acc *accumulator) error {
-	w := &where{d: rd.Dialect}
-	w.add("time_us >= ?", seg.from)
-	w.add("time_us < ?", seg.to)
-	w.filter(&acc.q.Filter, true)
-	rows, err := db.QueryContext(ctx, "SELECT "+rawAggColumns+" FROM requests"+w.String(), w.args...)
-	if err != nil {
-		return fmt.Errorf("query raw edge: %w", err)
-	}
-	defer rows.Close()
-	var (
-		r                                         ledger.Record
-		timeUS, status, cost, base, saved         int64
-		in, cached, cw, out, rea, lat, ttft, over int64
-		cache, cause                              string
-	)
-	for rows.Next() {
-		err := rows.Scan(&timeUS, &r.Tenant, &r.KeyID, &r.ServedModel, &r.Provider, &r.RouteReason, &cache,
-			&status, &r.Stream, &r.Partial, &r.Usage.Estimated, &cost, &base, &saved, &cause,
-			&in, &cached, &cw, &out, &rea, &lat, &ttft, &over)
-		if err != nil {
-			return fmt.Errorf("scan raw edge: %w", err)
-		}
-		r.Cache, r.SavingCause, r.Status = ledger.CacheStatus(cache), ledger.SavingCause(cause), int(status)
-		r.Cost, r.BaselineCost, r.Saved = money.USD(cost), money.USD(base), money.USD(saved)
-		r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens = int(in), int(cached), int(cw)
-		r.Usage.OutputTokens, r.Usage.ReasoningTokens = int(out), int(rea)
-		r.Latency = time.Duration(lat) * time.Microsecond
-		r.TTFT = time.Duration(ttft) * time.Microsecond
-		r.Overhead = time.Duration(over) * time.Microsecond
-		c := &acc.scratch
-		*c = ledger.Counts{}
-		c.Add(&r)
-		var t int64
-		if acc.width > 0 {
-			t = floorTo(timeUS/usPerSec, acc.width)
-		}
-		g := ""
-		switch acc.q.GroupBy {
-		case ledger.ByModel:
-			g = r.ServedModel
-		case ledger.ByProvider:
-			g = r.Provider
-		case ledger.ByKey:
-			g = r.KeyID
-		case ledger.ByTenant:
-			g = r.Tenant
-		case ledger.ByCache:
-			g = string(r.Cache)
-		case ledger.ByRoute:
-			g = r.RouteReason
-		}
-		acc.add(t, g, c)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read raw edge: %w", err)
+		return fmt.Errorf("read %s: %w", table, err)
 	}
 	return nil
 }
