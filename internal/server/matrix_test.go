@@ -513,6 +513,8 @@ func newMatrixStack(t *testing.T) (*stack, *recorder) {
 		off := false
 		c.Cache.Enabled = &off
 		c.Executor.MaxAttempts, c.Executor.RetriesPerDeployment = 2, 1
+		// Ends a stream that hangs mid-way; the emulator answers at once otherwise.
+		c.Executor.IdleTimeout = config.Duration(time.Second)
 		c.Executor.Breaker = config.Breaker{ConsecutiveFailures: 1 << 20, ErrorRate: 1, MinRequests: 1 << 20, Window: config.Duration(time.Minute), CoolDown: config.Duration(time.Millisecond)}
 		c.Routes = map[string]config.Route{}
 		for _, p := range matrixProviders {
@@ -794,6 +796,8 @@ func TestMatrixEveryClientFormatReachesEveryProvider(t *testing.T) {
 			for _, f := range []struct{ name, spec, openaiType, anthropicType string }{
 				{"cut", "cut;after=5", "server_error", "api_error"},
 				{"error_529", "error;after=5;status=529", "server_error", "overloaded_error"},
+				{"malformed", "malformed;after=5", "server_error", "api_error"},
+				{"hang", "hang;after=5", "server_error", "api_error"}, // ended by the idle timeout
 			} {
 				t.Run(prefix+"mid_stream_"+f.name+"/raw", func(t *testing.T) {
 					s.emu.SetFaults(p.upstream, emulator.MustParseFaults(f.spec))
