@@ -455,15 +455,21 @@ func (x *exchange) relay(ctx context.Context, st llm.Stream) {
 			return
 		}
 	}
-	if err := enc.Finish(sw); err != nil {
-		x.endPartial(&a, usage, 499, llm.KindCanceled)
-		return
-	}
 	u := llm.Usage{}
 	if usage != nil {
 		u = *usage
 	} else {
+		// The upstream reported none: count the tokens, and give the client that
+		// estimate where it asked for usage.
 		u = x.estimate(a.Response())
+		if err := enc.Encode(sw, llm.Event{Type: llm.EventUsage, Usage: &u}); err != nil {
+			x.endPartial(&a, usage, 499, llm.KindCanceled)
+			return
+		}
+	}
+	if err := enc.Finish(sw); err != nil {
+		x.endPartial(&a, usage, 499, llm.KindCanceled)
+		return
 	}
 	x.price(u, 0)
 	h.Set(HeaderCost, x.rec.Cost.Decimal())
