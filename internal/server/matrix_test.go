@@ -994,3 +994,35 @@ func TestMatrixGeminiToolSchemaTranslatesOrFailsWithAClear400(t *testing.T) {
 		}
 	})
 }
+
+// TestMatrixAnthropicMessageStartCarriesInputTokens pins a bug: Anthropic sends the
+// input token count in message_start, and tools that read it there (cost meters,
+// context-window gauges) get 0 from Arbiter, whatever the provider: the Anthropic
+// stream encoder (wire/anthropic StreamEncoder, which the emulator also uses) always
+// writes message_start with usage.input_tokens 0, and the real count arrives only in
+// message_delta. The neutral EventStart has no usage to carry it from an upstream
+// message_start either.
+func TestMatrixAnthropicMessageStartCarriesInputTokens(t *testing.T) {
+	s, _ := newMatrixStack(t)
+	_, evs := anthropicClient{}.rawStream(t, s.arbSrv.URL, "claude-3-5-haiku-latest")
+	for _, ev := range evs {
+		if ev.event != "message_start" {
+			continue
+		}
+		var m struct {
+			Message struct {
+				Usage struct {
+					InputTokens int64 `json:"input_tokens"`
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(ev.data), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Message.Usage.InputTokens == 0 {
+			t.Fatalf("message_start usage.input_tokens is 0: %s", ev.data)
+		}
+		return
+	}
+	t.Fatalf("no message_start in %v", evs)
+}
