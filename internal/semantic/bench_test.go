@@ -201,7 +201,7 @@ func BenchmarkIndexBytesPerEntry(b *testing.B) {
 	}
 }
 
-// BenchmarkNearestHNSW is the vector search alone in one scope of 100k entries.
+// BenchmarkNearestHNSW is the vector search alone in one scope of 50k entries.
 func BenchmarkNearestHNSW(b *testing.B) {
 	c, err := New(Options{Embedder: hashEmbedder{}, Kind: embed.KindStatic, MaxBytes: 1 << 40})
 	if err != nil {
@@ -209,7 +209,7 @@ func BenchmarkNearestHNSW(b *testing.B) {
 	}
 	ctx := context.Background()
 	var sc cache.Key
-	for i := 0; i < 100000; i++ {
+	for i := 0; i < 50000; i++ {
 		text := fmt.Sprint("entry ", i)
 		s, k := request(b, "acme", "gpt-x", "", text)
 		sc = s

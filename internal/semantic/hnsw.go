@@ -72,11 +72,7 @@ func (g *hnswGraph) insert(vec []float32) int32 {
 		nb := g.selectNeighbours(vec, cands, maxLinks)
 		g.nodes[id].links[l] = nb
 		for _, n := range nb {
-			links := append(g.nodes[n].links[l], id)
-			if len(links) > maxLinks {
-				links = g.shrink(n, links, maxLinks)
-			}
-			g.nodes[n].links[l] = links
+			g.link(n, id, l, maxLinks)
 		}
 		ep = cands[0].id
 	}
@@ -86,18 +82,22 @@ func (g *hnswGraph) insert(vec []float32) int32 {
 	return id
 }
 
-// shrink cuts node n's links on level l back to maxLinks, re-selecting them
-// with the heuristic. (Dropping the farthest link instead is cheaper, but an
-// outlying entry's only incoming links are the farthest ones of its
-// neighbours: it becomes unreachable, which we measured.)
-func (g *hnswGraph) shrink(n int32, links []int32, maxLinks int) []int32 {
-	nv := g.nodes[n].vec
-	cs := make([]scored, len(links))
-	for i, x := range links {
-		cs[i] = scored{x, 1 - dot(nv, g.nodes[x].vec)}
+// link adds the edge n → id on level l. A full list is re-selected with the
+// heuristic (as hnswlib does), which costs about m² products; to amortise
+// that, a list may grow half again past maxLinks before it is cut back, so the
+// cut happens once per m/2 new links instead of on every insert.
+func (g *hnswGraph) link(n, id int32, l, maxLinks int) {
+	nd := &g.nodes[n]
+	nd.links[l] = append(nd.links[l], id)
+	if len(nd.links[l]) <= maxLinks+maxLinks/2 {
+		return
+	}
+	cs := make([]scored, len(nd.links[l]))
+	for i, x := range nd.links[l] {
+		cs[i] = scored{x, 1 - dot(nd.vec, g.nodes[x].vec)}
 	}
 	slices.SortFunc(cs, byDist)
-	return g.selectNeighbours(nv, cs, maxLinks)
+	nd.links[l] = g.selectNeighbours(nd.vec, cs, maxLinks)
 }
 
 // greedy walks to the closest node to q on level l from ep.
