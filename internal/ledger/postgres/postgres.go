@@ -101,7 +101,12 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 	if target := sqlq.Target(sqlq.Newest(norm), time.Now(), sqlq.DefaultGrace); target > watermark {
 		// Stored already: a failed advance must not fail the insert (the writer would
 		// insert the records twice). The next insert tries again.
-		_ = sqlq.Advance(ctx, s.DB, sqlq.Postgres, target)
+		if day, _ := sqlq.Advance(ctx, s.DB, sqlq.Postgres, target); day {
+			// A day's worth of new rows: refresh the statistics the planner uses to
+			// pick the selective index for combined log filters (autovacuum may lag
+			// far behind a bulk of inserts). ANALYZE samples, so its cost is bounded.
+			_, _ = s.pool.Exec(ctx, "ANALYZE requests")
+		}
 	}
 	return nil
 }

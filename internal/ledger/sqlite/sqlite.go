@@ -146,14 +146,12 @@ func (s *Store) Insert(ctx context.Context, recs []ledger.Record) error {
 		// The records are stored: a failed advance must not fail the insert (the
 		// writer would insert them twice). The next insert tries again; until then
 		// queries read those hours from raw rows.
-		if sqlq.Advance(ctx, s.w, sqlq.SQLite, target) == nil && target/dayUS > watermark/dayUS {
+		if day, _ := sqlq.Advance(ctx, s.w, sqlq.SQLite, target); day {
 			s.optimize(ctx) // a day's worth of new rows: refresh the planner's statistics
 		}
 	}
 	return nil
 }
-
-const dayUS = 86400 * 1_000_000
 
 // optimize refreshes the statistics the query planner uses to pick, among the
 // request log's indexes, the most selective one for a combination of filters.

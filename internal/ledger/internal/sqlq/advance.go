@@ -60,10 +60,17 @@ func Newest(recs []ledger.Record) time.Time {
 // Advance rolls the raw rows between the watermark and target into the rollups and
 // moves the watermark, in one transaction. On PostgreSQL it waits for inserts in
 // flight (they hold the watermark row FOR SHARE); SQLite's writer is single anyway.
-func Advance(ctx context.Context, db *sql.DB, d Dialect, target int64) error {
+// It reports whether it completed a day, after which the caller refreshes the
+// planner's statistics.
+func Advance(ctx context.Context, db *sql.DB, d Dialect, target int64) (dayDone bool, err error) {
+	w, err := advance(ctx, db, d, target)
+	return err == nil && w >= 0 && floorTo(target, dayUS) > floorTo(w, dayUS), err
+}
+
+func advance(ctx context.Context, db *sql.DB, d Dialect, target int64) (int64, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("advance rollups: begin: %w", err)
+		return -1, fmt.Errorf("advance rollups: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	q := "SELECT watermark_us FROM rollup_state WHERE id = 1"
@@ -72,10 +79,10 @@ func Advance(ctx context.Context, db *sql.DB, d Dialect, target int64) error {
 	}
 	var w int64
 	if err := tx.QueryRowContext(ctx, q).Scan(&w); err != nil {
-		return fmt.Errorf("advance rollups: read watermark: %w", err)
+		return -1, fmt.Errorf("advance rollups: read watermark: %w", err)
 	}
 	if target <= w {
-		return nil // another writer got there first
+		return -1, nil // another writer got there first
 	}
 	for _, st := range AdvanceSQL(d) {
 		from, to := w, target
@@ -89,14 +96,14 @@ func Advance(ctx context.Context, db *sql.DB, d Dialect, target int64) error {
 			from, to = w/usPerSec, target/usPerSec
 		}
 		if _, err := tx.ExecContext(ctx, st.SQL, from, to); err != nil {
-			return fmt.Errorf("advance rollups to %s: %.50s…: %w", time.UnixMicro(target).UTC().Format(time.RFC3339), st.SQL, err)
+			return -1, fmt.Errorf("advance rollups to %s: %.50s…: %w", time.UnixMicro(target).UTC().Format(time.RFC3339), st.SQL, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE rollup_state SET watermark_us = "+d.P(1)+" WHERE id = 1", target); err != nil {
-		return fmt.Errorf("advance rollups: move watermark: %w", err)
+		return -1, fmt.Errorf("advance rollups: move watermark: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("advance rollups: commit: %w", err)
+		return -1, fmt.Errorf("advance rollups: commit: %w", err)
 	}
-	return nil
+	return w, nil
 }
