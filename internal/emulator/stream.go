@@ -44,7 +44,8 @@ type Step struct {
 // incrementally. The last step's time is when a non-streaming answer is sent.
 func (l Latency) Schedule(resp *llm.Response) []Step {
 	steps := make([]Step, 0, 8+len(resp.Text())/4)
-	steps = append(steps, Step{Event: llm.Event{Type: llm.EventStart, ID: resp.ID, Model: resp.Model, Created: resp.Created}})
+	in := &llm.Usage{InputTokens: resp.Usage.InputTokens, CachedInputTokens: resp.Usage.CachedInputTokens, CacheWriteTokens: resp.Usage.CacheWriteTokens}
+	steps = append(steps, Step{Event: llm.Event{Type: llm.EventStart, ID: resp.ID, Model: resp.Model, Created: resp.Created, Fingerprint: resp.SystemFingerprint, Usage: in}})
 	at := l.TTFT + time.Duration(resp.Usage.ReasoningTokens)*l.PerToken
 	first := true
 	// emit advances the clock by the tokens of the piece just produced: the first

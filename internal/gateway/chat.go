@@ -445,6 +445,11 @@ func (x *exchange) relay(ctx context.Context, st llm.Stream) {
 			first = false
 			x.rec.TTFT = x.g.now().Sub(x.start)
 		}
+		if ev.Type == llm.EventStart && ev.Usage == nil && x.s.format == llm.FormatAnthropic {
+			// Anthropic clients read the prompt's tokens from message_start; an
+			// upstream that reports them only at the end gets Arbiter's count here.
+			ev.Usage = &llm.Usage{InputTokens: x.g.o.Tokens.Request(x.req)}
+		}
 		if ev.Type == llm.EventUsage {
 			usage = ev.Usage
 		} else {

@@ -10,7 +10,8 @@ import (
 type EventType uint8
 
 const (
-	// EventStart opens a stream: ID, Model and Created are set.
+	// EventStart opens a stream: ID, Model and Created are set, and Usage, when the
+	// provider reports the prompt's tokens up front (Anthropic), holds them.
 	EventStart EventType = iota + 1
 	// EventText carries a piece of a choice's text in Text.
 	EventText
@@ -203,6 +204,7 @@ func Events(r *Response, chunk int) []Event {
 		evs = append(evs, Event{Type: EventFinish, Choice: c.Index, FinishReason: c.FinishReason})
 	}
 	u := r.Usage
+	evs[0].Usage = &Usage{InputTokens: u.InputTokens, CachedInputTokens: u.CachedInputTokens, CacheWriteTokens: u.CacheWriteTokens}
 	evs = append(evs, Event{Type: EventUsage, Usage: &u})
 	return evs
 }

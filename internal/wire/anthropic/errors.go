@@ -70,7 +70,6 @@ func decodeErrorBody(status int, body []byte) *llm.Error {
 	var w wireErrorBody
 	e := &llm.Error{Status: status}
 	if json.Unmarshal(body, &w) == nil && w.Error.Type != "" {
-		e.Code = w.Error.Type
 		e.Message = w.Error.Message
 		e.Kind = kindOf(w.Error.Type, status)
 	} else {

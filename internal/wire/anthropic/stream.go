@@ -81,13 +81,17 @@ func (e *StreamEncoder) write(w *sse.Writer, ev streamEvent) error {
 	return nil
 }
 
-func (e *StreamEncoder) start(w *sse.Writer, id, model string) error {
+func (e *StreamEncoder) start(w *sse.Writer, id, model string, u *llm.Usage) error {
 	if e.started {
 		return nil
 	}
 	e.started = true
-	err := e.write(w, streamEvent{Type: "message_start", Message: &startMessage{ID: id, Type: "message",
-		Role: "assistant", Content: []wireBlock{}, Model: model}})
+	m := &startMessage{ID: id, Type: "message", Role: "assistant", Content: []wireBlock{}, Model: model}
+	if u != nil {
+		// Anthropic reports the prompt's tokens at the start; the output so far is 1.
+		m.Usage = toWireUsage(llm.Usage{InputTokens: u.InputTokens, CachedInputTokens: u.CachedInputTokens, CacheWriteTokens: u.CacheWriteTokens, OutputTokens: 1})
+	}
+	err := e.write(w, streamEvent{Type: "message_start", Message: m})
 	if err == nil && e.opts.Ping {
 		err = w.Write("ping", []byte(`{"type":"ping"}`))
 	}
@@ -119,9 +123,9 @@ func (e *StreamEncoder) Encode(w *sse.Writer, ev llm.Event) error {
 		return nil
 	}
 	if ev.Type == llm.EventStart {
-		return e.start(w, ev.ID, ev.Model)
+		return e.start(w, ev.ID, ev.Model, ev.Usage)
 	}
-	if err := e.start(w, "", ""); err != nil {
+	if err := e.start(w, "", "", nil); err != nil {
 		return err
 	}
 	switch ev.Type {
@@ -174,7 +178,7 @@ func (e *StreamEncoder) Finish(w *sse.Writer) error {
 	if e.ended {
 		return nil
 	}
-	if err := e.start(w, "", ""); err != nil {
+	if err := e.start(w, "", "", nil); err != nil {
 		return err
 	}
 	if err := e.closeBlock(w); err != nil {
@@ -275,7 +279,9 @@ func (d *StreamDecoder) Decode(name string, data []byte) ([]llm.Event, bool, err
 			return nil, false, &llm.Error{Kind: llm.KindUpstreamServer, Message: "anthropic: message_start without a message"}
 		}
 		d.usage = ev.Message.Usage
-		return []llm.Event{{Type: llm.EventStart, ID: ev.Message.ID, Model: ev.Message.Model}}, false, nil
+		start := fromWireUsage(ev.Message.Usage)
+		start.OutputTokens, start.ReasoningTokens = 0, 0
+		return []llm.Event{{Type: llm.EventStart, ID: ev.Message.ID, Model: ev.Message.Model, Usage: &start}}, false, nil
 	case "content_block_start":
 		b := ev.ContentBlock
 		if b == nil {
@@ -374,7 +380,7 @@ func (d *StreamDecoder) Decode(name string, data []byte) ([]llm.Event, bool, err
 		if ev.Error != nil {
 			info = *ev.Error
 		}
-		return nil, false, &llm.Error{Kind: kindOf(info.Type, 0), Code: info.Type, Message: info.Message}
+		return nil, false, &llm.Error{Kind: kindOf(info.Type, 0), Message: info.Message}
 	}
 	// ping, content_block_stop and event types added later carry nothing for us.
 	return nil, false, nil

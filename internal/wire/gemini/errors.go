@@ -73,7 +73,8 @@ func errorFromInfo(info wireErrorInfo, status int) *llm.Error {
 	if status == 0 {
 		status = info.Code
 	}
-	e := &llm.Error{Status: status, Code: info.Status, Message: info.Message, Kind: kindOf(info, status)}
+	// Code is left empty: it is in the client's vocabulary, and the kind says it all.
+	e := &llm.Error{Status: status, Message: info.Message, Kind: kindOf(info, status)}
 	for _, d := range info.Details {
 		var ri struct {
 			Type       string `json:"@type"`

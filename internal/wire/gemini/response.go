@@ -56,7 +56,7 @@ func blocked(w *wireResponse) *llm.Error {
 	if w.PromptFeedback.BlockReasonMessage != "" {
 		msg += ": " + w.PromptFeedback.BlockReasonMessage
 	}
-	return &llm.Error{Kind: llm.KindContentFilter, Code: w.PromptFeedback.BlockReason, Message: msg}
+	return &llm.Error{Kind: llm.KindContentFilter, Message: msg}
 }
 
 func toolCall(responseID string, candidate, k int, fc *wireFunctionCall) llm.ToolCall {
