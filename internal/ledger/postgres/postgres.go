@@ -38,6 +38,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if cfg.MaxConns < 4 {
 		cfg.MaxConns = 4
 	}
+	// Plan every query for its actual values: a generic plan for "served_model = $1
+	// ORDER BY time_us DESC LIMIT 50" assumes an average model and walks the time
+	// index, which for a rare or absent value reads the whole table.
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: connect to PostgreSQL %s: %w", cfg.ConnConfig.Host, err)
