@@ -154,8 +154,11 @@ func TestChaosEveryRequestSucceedsWhileOneDeploymentIsHealthy(t *testing.T) {
 	if upstreamOK < n || upstreamOK-n > int64(timeouts) {
 		t.Fatalf("upstreams answered %d requests successfully for %d client requests with %d timed-out attempts", upstreamOK, n, timeouts)
 	}
-	if int64(attempts) != upstreamReqs {
-		t.Fatalf("ledger counts %d attempts, emulators saw %d requests", attempts, upstreamReqs)
+	// Every attempt reached an emulator, except attempts that timed out before the
+	// request got there (a loaded machine can take longer than the first-byte
+	// timeout to deliver it); nothing reached an emulator without being recorded.
+	if int64(attempts) < upstreamReqs || int64(attempts)-upstreamReqs > int64(timeouts) {
+		t.Fatalf("ledger counts %d attempts (%d timed out), emulators saw %d requests", attempts, timeouts, upstreamReqs)
 	}
 	p99 := func(d []time.Duration) time.Duration {
 		if len(d) == 0 {
