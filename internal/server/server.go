@@ -152,6 +152,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (s *Server, err err
 		if err != nil {
 			return nil, err
 		}
+		if config.Bool(cfg.Semantic.Enabled, false) {
+			if gopts.Semantic, err = s.buildSemantic(ctx, cfg); err != nil {
+				return nil, err
+			}
+			gopts.SemanticThreshold = cfg.Semantic.Threshold
+		}
 	}
 
 	if !cfg.Ledger.Disabled {
