@@ -265,9 +265,27 @@ func (c *Cache) Explain(ctx context.Context, sc cache.Key, text string, threshol
 		sv = svs[0]
 	}
 	if firstStage {
-		if best := c.nearestStatic(sc, sv, now); best < c.verifier.m.StaticFloor {
+		best, near := c.nearStatic(sc, sv, now)
+		if best < c.verifier.m.StaticFloor {
 			c.staticMiss.Add(1)
 			return Decision{Stage: StageStatic, Similarity: best}, nil
+		}
+		// The guards need no embedding either: when every entry above the
+		// static floor is refused by one ("2+2" cached, "2+3" asked), the miss
+		// is certain without the full model.
+		if near != nil {
+			q := analyze(text)
+			refused := true
+			for _, it := range near {
+				if guard(analyze(it.text), q) == GuardNone {
+					refused = false
+					break
+				}
+			}
+			if refused {
+				c.staticMiss.Add(1)
+				return Decision{Stage: StageStatic, Similarity: best}, nil
+			}
 		}
 	}
 
@@ -398,22 +416,37 @@ func (c *Cache) nearest(sc cache.Key, vec []float32, now time.Time) []candidate 
 	return out
 }
 
-// nearestStatic is the highest static cosine in a (small) scope.
-func (c *Cache) nearestStatic(sc cache.Key, sv []float32, now time.Time) float64 {
+// firstStageGuarded is how many entries above the static floor the first
+// stage checks with the guards; with more, the full model decides.
+const firstStageGuarded = 16
+
+// nearStatic is the highest static cosine in a (small) scope, and the entries
+// at or above the static floor when there are at most firstStageGuarded (else nil).
+func (c *Cache) nearStatic(sc cache.Key, sv []float32, now time.Time) (best float64, near []*item) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	best := -1.0
+	best = -1
 	s := c.scopes[sc]
 	if s == nil {
-		return best
+		return best, nil
 	}
+	floor := float32(c.verifier.m.StaticFloor)
+	many := false
 	for _, it := range s.items {
 		if it.static == nil || !now.Before(it.expires) {
 			continue
 		}
-		best = math.Max(best, float64(dotInt8(sv, it.static, it.sscale)))
+		d := dotInt8(sv, it.static, it.sscale)
+		best = math.Max(best, float64(d))
+		if d >= floor && !many {
+			if len(near) == firstStageGuarded {
+				many, near = true, nil
+			} else {
+				near = append(near, it)
+			}
+		}
 	}
-	return best
+	return best, near
 }
 
 func (c *Cache) embedOne(ctx context.Context, text string) ([]float32, money.USD, error) {
