@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/arbiterhq/arbiter/internal/catalog"
@@ -122,11 +123,24 @@ func (a *autoRouter) Route(ctx context.Context, name string, cfg config.Route, r
 		}
 		return nil, &llm.Error{Kind: llm.KindUpstreamServer, Message: err.Error()}
 	}
-	out := &gateway.RouteDecision{Model: d.Chosen.Model, Predicted: d.Predicted, Baseline: rt.Baseline, Reason: d.Reason, Explain: d.Summary()}
+	out := &gateway.RouteDecision{Model: d.Chosen.Model, Predicted: d.Predicted, Baseline: rt.Baseline, Reason: reasonCategory(d), Explain: d.Summary()}
 	for _, c := range d.Plan() {
 		out.Deployments = append(out.Deployments, c.Provider+"/"+c.Model)
 	}
 	return out, nil
+}
+
+// reasonCategory names why the router chose as it did, in a few stable words that
+// group well in the ledger and the dashboard; the full sentence goes in the header.
+func reasonCategory(d *router.Decision) string {
+	switch {
+	case d.Chosen.Model == d.Reference:
+		return "routed: the reference model"
+	case strings.HasPrefix(d.Reason, "cheapest"):
+		return "routed: cheapest predicted good enough"
+	default:
+		return "routed: best predicted (none good enough)"
+	}
 }
 
 func userTurns(r *llm.Request) int {
