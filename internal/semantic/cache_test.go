@@ -35,7 +35,8 @@ func newTestCache(t testing.TB, o Options) *testCache {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCache{now: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
+	// Real time as the start: a shared store compares expiry with its own clock.
+	tc := &testCache{now: time.Now()}
 	if o.Embedder == nil {
 		o.Embedder, o.Kind = st, embed.KindStatic
 	}

@@ -101,6 +101,9 @@ func TestReplicasShareEntriesThroughPostgres(t *testing.T) {
 	if got := r2.Stats().Remote; got != 1 {
 		t.Errorf("replica 2 added %d remote entries, want 1", got)
 	}
+	if got := r1.Stats().Remote; got != 0 {
+		t.Errorf("replica 1 re-added its own entry from the notification %d times", got)
+	}
 
 	// A replica that starts later loads the entry at start.
 	r3 := replica(t, pool, schema)

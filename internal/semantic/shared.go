@@ -58,7 +58,8 @@ func (c *Cache) Run(ctx context.Context) error {
 		c.mu.RLock()
 		old := c.items[r.ID]
 		c.mu.RUnlock()
-		if old != nil && old.expires.Equal(r.Expires) {
+		// PostgreSQL keeps microseconds: compare at that precision.
+		if old != nil && old.expires.Truncate(time.Microsecond).Equal(r.Expires.Truncate(time.Microsecond)) {
 			return // our own Put coming back, or a repeat
 		}
 		if err := c.add(ctx, r); err != nil {
