@@ -110,11 +110,13 @@ func subcommand(ctx context.Context, group string, args []string, stdout, stderr
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommand(ctx, "eval", args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"router": cmdEvalRouter,
+		"cache":  cmdEvalCache,
 	})
 }
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommand(ctx, "train", args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"router": cmdTrainRouter,
+		"cache":  cmdTrainCache,
 	})
 }

@@ -11,9 +11,12 @@ import (
 // topic is one thing users ask about: the question as first asked, and the ways
 // other users phrase the same question.
 type topic struct {
-	kind       string // simple, medium, hard
-	question   string
-	rephrased  []string
+	kind      string // simple, medium, hard
+	question  string
+	rephrased []string
+	// retyped are the same question typed again a little differently (case,
+	// contractions, punctuation): what the semantic cache answers with confidence.
+	retyped    []string
 	system     string
 	wantsTools bool
 }
@@ -22,32 +25,32 @@ type topic struct {
 // as well as any; hard ones (proofs, debugging, multi-step maths) are what routing
 // must send to a strong model.
 var topics = []topic{
-	{kind: "simple", question: "What is the capital of Australia?", rephrased: []string{"Which city is Australia's capital?", "Tell me the capital city of Australia."}},
+	{kind: "simple", question: "What is the capital of Australia?", retyped: []string{"What's the capital of Australia?"}, rephrased: []string{"Which city is Australia's capital?", "Tell me the capital city of Australia."}},
 	{kind: "simple", question: "How many days are there in a leap year?", rephrased: []string{"A leap year has how many days?"}},
 	{kind: "simple", question: "Translate 'good morning' into Spanish.", rephrased: []string{"How do you say good morning in Spanish?"}},
 	{kind: "simple", question: "What does HTTP stand for?", rephrased: []string{"Expand the acronym HTTP."}},
 	{kind: "simple", question: "Give me a synonym for 'happy'.", rephrased: []string{"What's another word for happy?"}},
-	{kind: "simple", question: "What is the boiling point of water at sea level in Celsius?", rephrased: []string{"At sea level, water boils at what temperature in Celsius?"}},
-	{kind: "simple", question: "Who wrote the novel Pride and Prejudice?", rephrased: []string{"Pride and Prejudice was written by whom?"}},
+	{kind: "simple", question: "What is the boiling point of water at sea level in Celsius?", retyped: []string{"What's the boiling point of water at sea level in celsius?"}, rephrased: []string{"At sea level, water boils at what temperature in Celsius?"}},
+	{kind: "simple", question: "Who wrote the novel Pride and Prejudice?", retyped: []string{"who wrote the novel Pride and Prejudice?"}, rephrased: []string{"Pride and Prejudice was written by whom?"}},
 	{kind: "simple", question: "Convert 5 kilometres to miles.", rephrased: []string{"How many miles is 5 km?"}},
-	{kind: "simple", question: "What is the chemical symbol for gold?", rephrased: []string{"Which element symbol stands for gold?"}},
+	{kind: "simple", question: "What is the chemical symbol for gold?", retyped: []string{"What's the chemical symbol for gold?"}, rephrased: []string{"Which element symbol stands for gold?"}},
 	{kind: "simple", question: "Summarize in one sentence: the meeting moved from Tuesday to Thursday because the client is travelling.", rephrased: []string{"One-sentence summary please: the client is travelling so the meeting moved from Tuesday to Thursday."}},
 	{kind: "simple", question: "Is a tomato a fruit or a vegetable?", rephrased: []string{"Botanically, is the tomato a fruit or a vegetable?"}},
 	{kind: "simple", question: "Write a friendly one-line reminder that the office closes early on Friday.", rephrased: []string{"Draft a short friendly note: the office closes early this Friday."}},
 	{kind: "simple", question: "What time zone is Tokyo in?", rephrased: []string{"Which time zone does Tokyo use?"}},
-	{kind: "simple", question: "How do I make text bold in Markdown?", rephrased: []string{"Markdown syntax for bold text?"}},
+	{kind: "simple", question: "How do I make text bold in Markdown?", retyped: []string{"How do I make text bold in markdown?"}, rephrased: []string{"Markdown syntax for bold text?"}},
 	{kind: "simple", question: "List three primary colours.", rephrased: []string{"Name the three primary colours."}},
 	{kind: "simple", question: "What is 15% of 200?", rephrased: nil},
 	{kind: "simple", question: "Classify the sentiment of this review as positive or negative: 'The battery died after two days.'", rephrased: nil, system: "You are a sentiment classifier. Answer with one word."},
 	{kind: "simple", question: "Extract the city from: 'Ship to 12 Rue de Rivoli, Paris, France'.", rephrased: nil, system: "Extract fields and answer tersely."},
-	{kind: "medium", question: "Explain the difference between a process and a thread.", rephrased: []string{"How does a thread differ from a process?", "Process vs thread: what's the difference?"}},
+	{kind: "medium", question: "Explain the difference between a process and a thread.", retyped: []string{"Explain the difference between a process and a thread"}, rephrased: []string{"How does a thread differ from a process?", "Process vs thread: what's the difference?"}},
 	{kind: "medium", question: "Summarize the main causes of the French Revolution in a paragraph.", rephrased: []string{"In one paragraph, what caused the French Revolution?"}},
 	{kind: "medium", question: "Write a SQL query that returns the ten customers with the highest total order value.", rephrased: []string{"SQL: top 10 customers by total order amount?"}},
 	{kind: "medium", question: "What are the pros and cons of microservices compared with a monolith?", rephrased: []string{"Monolith versus microservices: advantages and disadvantages?"}},
 	{kind: "medium", question: "Explain what an index does in a relational database and when it hurts performance.", rephrased: []string{"When do database indexes help, and when do they slow things down?"}},
 	{kind: "medium", question: "Draft a polite email declining a meeting invitation and proposing next week instead.", rephrased: []string{"Write a courteous email turning down a meeting and suggesting next week."}},
-	{kind: "medium", question: "Explain how HTTPS protects data in transit.", rephrased: []string{"How does HTTPS keep data safe while it travels over the network?"}},
-	{kind: "medium", question: "What is the difference between TCP and UDP, and when would you use each?", rephrased: []string{"TCP or UDP: how do they differ and which should I pick when?"}},
+	{kind: "medium", question: "Explain how HTTPS protects data in transit.", retyped: []string{"Explain how HTTPS protects data while in transit."}, rephrased: []string{"How does HTTPS keep data safe while it travels over the network?"}},
+	{kind: "medium", question: "What is the difference between TCP and UDP, and when would you use each?", retyped: []string{"What's the difference between TCP and UDP, and when would you use each?"}, rephrased: []string{"TCP or UDP: how do they differ and which should I pick when?"}},
 	{kind: "medium", question: "Write a Python function that checks whether a string is a palindrome.", rephrased: []string{"Python: function to test if a string reads the same backwards."}},
 	{kind: "medium", question: "What is the weather like in Paris today?", wantsTools: true},
 	{kind: "medium", question: "Look up the order status for order 84412.", wantsTools: true},
@@ -97,6 +100,8 @@ func workload(n int, seed uint64) []request {
 		t := rng.IntN(len(topics))
 		tp := topics[t]
 		switch x := rng.Float64(); {
+		case x < 0.2 && len(tp.retyped) > 0:
+			out = append(out, pick(t, tp.retyped[rng.IntN(len(tp.retyped))]))
 		case x < 0.55 || len(tp.rephrased) == 0:
 			out = append(out, pick(t, tp.question))
 		default:
