@@ -38,7 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Server.Addr = *addr
 	}
 	log := newLogger(stderr, *logFormat, cfg.Server.LogLevel)
-	srv, err := server.New(ctx, cfg, server.Options{Logger: log})
+	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Mounts: dashboardMounts})
 	if err != nil {
 		return err
 	}
