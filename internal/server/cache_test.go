@@ -201,14 +201,23 @@ func TestTwoGatewaysShareTheSemanticCacheThroughPostgres(t *testing.T) {
 	if _, err := ca.Chat.Completions.New(context.Background(), params("gpt-4o-mini", "Explain how HTTPS protects data in transit.")); err != nil {
 		t.Fatal(err)
 	}
-	// Within a second replica b has heard of the entry, and answers a paraphrase of
-	// the question with replica a's answer.
-	time.Sleep(time.Second)
+	// Replica b hears of the entry and answers a paraphrase with replica a's answer.
+	// It is asked until it does (with a TTL of 0 so that its own misses store
+	// nothing); the delay is logged, not asserted.
+	start := time.Now()
 	var raw *http.Response
-	if _, err := cb.Chat.Completions.New(context.Background(), params("gpt-4o-mini", "Explain how HTTPS protects data while in transit."), option.WithResponseInto(&raw)); err != nil {
-		t.Fatal(err)
+	for {
+		if _, err := cb.Chat.Completions.New(context.Background(), params("gpt-4o-mini", "Explain how HTTPS protects data while in transit."),
+			option.WithResponseInto(&raw), option.WithHeader("X-Arbiter-Cache-Ttl", "0")); err != nil {
+			t.Fatal(err)
+		}
+		if raw.Header.Get("X-Arbiter-Cache") == "semantic-hit" {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("replica b never served replica a's answer: cache %q", raw.Header.Get("X-Arbiter-Cache"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	if raw.Header.Get("X-Arbiter-Cache") != "semantic-hit" || b.emu.Stats().Total.Requests != 0 {
-		t.Fatalf("replica b: cache %q, its upstream saw %d requests", raw.Header.Get("X-Arbiter-Cache"), b.emu.Stats().Total.Requests)
-	}
+	t.Logf("replica b served replica a's answer %s after it was stored", time.Since(start).Round(time.Millisecond))
 }
