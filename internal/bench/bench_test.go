@@ -58,3 +58,36 @@ func TestEveryTargetAnswersTheSameRequest(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCacheHit compares an exact cache hit in Arbiter (in memory) with a direct
+// call to the zero-latency emulator: the same request body, repeated.
+//
+//	go test -run XXX -bench CacheHit -benchmem -count 6 ./internal/bench
+func BenchmarkCacheHit(b *testing.B) {
+	env, err := Start(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer env.Close()
+	c := Client()
+	body := Body(-1, false)
+	for _, t := range env.Targets {
+		if t.Name == "reverseproxy" {
+			continue
+		}
+		if _, _, err := Do(context.Background(), c, t.URL, body); err != nil { // warm the entry
+			b.Fatal(err)
+		}
+		b.Run(t.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := Do(context.Background(), c, t.URL, body); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
