@@ -365,6 +365,14 @@ func (m *member) Metadata() any {
 	return nil
 }
 
+// Buffered reports whether the next event is already in the shared buffer.
+func (m *member) Buffered() bool {
+	c := m.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return m.next >= c.base && m.next-c.base < len(c.events)
+}
+
 // Recv returns the next event: a buffered one at once, otherwise it waits for the
 // upstream or for the caller's context, whichever comes first.
 func (m *member) Recv() (llm.Event, error) {
@@ -476,3 +484,6 @@ func (r *recorder) Recv() (llm.Event, error) {
 }
 
 func (r *recorder) Close() error { return r.s.Close() }
+
+// Buffered reports whether the wrapped stream's next event is ready.
+func (r *recorder) Buffered() bool { return llm.Buffered(r.s) }

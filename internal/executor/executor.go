@@ -508,6 +508,9 @@ func (s *stream) Recv() (llm.Event, error) {
 	return ev, nil
 }
 
+// Buffered reports whether the next event is ready without waiting.
+func (s *stream) Buffered() bool { return len(s.buf) > 0 || llm.Buffered(s.up) }
+
 func (s *stream) Close() error {
 	var err error
 	s.closeOnce.Do(func() {

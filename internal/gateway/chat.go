@@ -35,6 +35,9 @@ type resultStream struct {
 // Metadata returns the executor's result.
 func (s *resultStream) Metadata() any { return s.res }
 
+// Buffered reports whether the next event is ready without waiting.
+func (s *resultStream) Buffered() bool { return llm.Buffered(s.Stream) }
+
 // exchange is one request on its way through the pipeline.
 type exchange struct {
 	g      *Gateway
@@ -437,6 +440,7 @@ func (x *exchange) relay(ctx context.Context, st llm.Stream) {
 				x.endPartial(&a, usage, 499, llm.KindCanceled)
 				return
 			}
+			sw.Hold(false)
 			enc.Fail(sw, le)
 			x.endPartial(&a, usage, le.HTTPStatus(), le.Kind)
 			return
@@ -455,11 +459,14 @@ func (x *exchange) relay(ctx context.Context, st llm.Stream) {
 		} else {
 			a.Add(ev)
 		}
+		// Flush after this event unless the next one has already arrived.
+		sw.Hold(llm.Buffered(st))
 		if err := enc.Encode(sw, ev); err != nil {
 			x.endPartial(&a, usage, 499, llm.KindCanceled)
 			return
 		}
 	}
+	sw.Hold(false) // what was held goes out with the end of the stream
 	u := llm.Usage{}
 	if usage != nil {
 		u = *usage

@@ -228,3 +228,13 @@ func (s *SliceStream) Recv() (Event, error) {
 
 // Close does nothing.
 func (s *SliceStream) Close() error { return nil }
+
+// Buffered reports whether another event is ready without waiting.
+func (s *SliceStream) Buffered() bool { return s.i < len(s.Events) }
+
+// Buffered reports whether s's next event is ready without waiting, for streams that
+// can tell (a relay then writes it before flushing); false when it cannot tell.
+func Buffered(s Stream) bool {
+	b, ok := s.(interface{ Buffered() bool })
+	return ok && b.Buffered()
+}

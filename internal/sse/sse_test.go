@@ -64,3 +64,32 @@ func TestWriterFlushesEachEvent(t *testing.T) {
 		t.Fatalf("body = %q", got)
 	}
 }
+
+func TestBufferedMeansAWholeEventHasArrived(t *testing.T) {
+	r := NewReader(strings.NewReader("data: 1\n\ndata: 2\n\ndata: 3"))
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Buffered() {
+		t.Fatal("a whole second event is buffered")
+	}
+	r.Next()
+	if r.Buffered() {
+		t.Fatal("the third event has no blank line yet: it must not count as arrived")
+	}
+}
+
+func TestHeldWritesFlushWithTheNextUnheldOne(t *testing.T) {
+	rec := httptest.NewRecorder()
+	w := NewWriter(rec)
+	w.Hold(true)
+	w.Write("", []byte("1"))
+	if rec.Flushed {
+		t.Fatal("a held write flushed")
+	}
+	w.Hold(false)
+	w.Write("", []byte("2"))
+	if !rec.Flushed || rec.Body.String() != "data: 1\n\ndata: 2\n\n" {
+		t.Fatalf("flushed=%v body=%q", rec.Flushed, rec.Body.String())
+	}
+}

@@ -64,6 +64,9 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 
 // stream is an upstream SSE response being decoded. Recv is called by one goroutine;
 // Close may be called from any goroutine, at any time, more than once.
+// Buffered reports whether decoded events are pending or more bytes have arrived.
+func (s *stream) Buffered() bool { return len(s.pending) > 0 || s.rd.Buffered() }
+
 type stream struct {
 	p      *Provider
 	parent context.Context
