@@ -36,7 +36,7 @@ type Provider struct {
 	headers   [][2]string
 	client    *http.Client
 	maxTokens func(model string) int
-	secrets   []string
+	scrub     provider.Scrubber
 	now       func() time.Time
 }
 
@@ -64,15 +64,9 @@ func New(cfg provider.Config, opts ...Option) *Provider {
 		name = "anthropic"
 	}
 	p := &Provider{name: name, key: cfg.APIKey, url: base + "/v1/messages", client: cfg.HTTPClient(), now: time.Now}
-	if cfg.APIKey != "" {
-		p.secrets = append(p.secrets, cfg.APIKey)
-	}
+	p.scrub = cfg.Scrubber(name)
 	for k, v := range cfg.Headers {
 		p.headers = append(p.headers, [2]string{k, v})
-		lk := strings.ToLower(k)
-		if v != "" && (strings.Contains(lk, "key") || strings.Contains(lk, "auth") || strings.Contains(lk, "token")) {
-			p.secrets = append(p.secrets, v)
-		}
 	}
 	for _, o := range opts {
 		o(p)
@@ -92,7 +86,7 @@ func (p *Provider) encode(req *llm.Request, stream bool) ([]byte, error) {
 	}
 	body, err := wire.EncodeRequest(r, opts...)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	return body, nil
 }
@@ -110,11 +104,11 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	defer resp.Body.Close()
 	data, err := readAll(resp.Body, maxResponseBytes)
 	if err != nil {
-		return nil, p.transportErr(ctx, "reading response from "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "reading response from "+p.name, err)
 	}
 	out, err := wire.DecodeResponse(data, wire.WithJSONTool(wire.JSONToolName(req)))
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	if out.Created == 0 {
 		out.Created = p.now().Unix() // the Messages API has no timestamp
@@ -127,7 +121,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 func (p *Provider) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
 	if err != nil {
-		return nil, p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "building request: " + err.Error()})
+		return nil, p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "building request: " + err.Error()})
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
@@ -145,7 +139,7 @@ func (p *Provider) post(ctx context.Context, body []byte, stream bool) (*http.Re
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, p.transportErr(ctx, "sending request to "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "sending request to "+p.name, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
@@ -153,40 +147,9 @@ func (p *Provider) post(ctx context.Context, body []byte, stream bool) (*http.Re
 	defer resp.Body.Close()
 	data, rerr := readAll(resp.Body, maxErrorBytes)
 	if rerr != nil && ctx.Err() != nil {
-		return nil, p.transportErr(ctx, "reading error response from "+p.name, rerr)
+		return nil, p.scrub.Transport(ctx, "reading error response from "+p.name, rerr)
 	}
-	return nil, p.finish(wire.DecodeError(resp.StatusCode, resp.Header, data))
-}
-
-// finish stamps an error with the deployment's name and scrubs secrets from it,
-// without modifying an error value someone else may hold.
-func (p *Provider) finish(err error) *llm.Error {
-	e := *llm.AsError(err)
-	e.Provider = p.name
-	e.Message = p.redact(e.Message)
-	if e.Err != nil {
-		if s := e.Err.Error(); p.redact(s) != s {
-			e.Err = errors.New(p.redact(s))
-		}
-	}
-	return &e
-}
-
-func (p *Provider) redact(s string) string {
-	for _, k := range p.secrets {
-		s = strings.ReplaceAll(s, k, "[redacted]")
-	}
-	return s
-}
-
-// transportErr classifies a failure to send or read: the context's verdict first
-// (canceled, deadline), else a connection problem with the upstream.
-func (p *Provider) transportErr(ctx context.Context, what string, err error) *llm.Error {
-	if cerr := ctx.Err(); cerr != nil {
-		e := llm.AsError(cerr)
-		return p.finish(&llm.Error{Kind: e.Kind, Message: e.Message + " while " + what, Err: cerr})
-	}
-	return p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: what + ": " + err.Error(), Err: err})
+	return nil, p.scrub.Error(wire.DecodeError(resp.StatusCode, resp.Header, data))
 }
 
 func readAll(r io.Reader, limit int64) ([]byte, error) {

@@ -55,7 +55,7 @@ func (s *stream) Recv() (llm.Event, error) {
 		if s.err == nil && s.closed.Load() {
 			// Closed by the caller: whatever was buffered is abandoned with the stream.
 			s.pending = nil
-			s.err = s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
+			s.err = s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
 		}
 		if len(s.pending) > 0 {
 			ev := s.pending[0]
@@ -79,7 +79,7 @@ func (s *stream) Recv() (llm.Event, error) {
 		}
 		evs, done, err := s.dec.Decode(ev.Name, ev.Data)
 		if err != nil {
-			s.err = s.p.finish(err)
+			s.err = s.p.scrub.Error(err)
 			continue
 		}
 		s.pending = evs
@@ -92,15 +92,15 @@ func (s *stream) Recv() (llm.Event, error) {
 func (s *stream) readErr(err error) error {
 	switch {
 	case s.parent.Err() != nil:
-		return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+		return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
 	case s.closed.Load():
-		return s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
 	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before message_stop", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before message_stop", Err: err})
 	case errors.Is(err, sse.ErrTooLarge):
-		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
 	}
-	return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+	return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
 }
 
 // drainGrace bounds how long Close waits for the end of the body after message_stop,

@@ -34,7 +34,7 @@ type Provider struct {
 	base    string // up to and including /v1beta/models/
 	headers [][2]string
 	client  *http.Client
-	secrets []string
+	scrub   provider.Scrubber
 	now     func() time.Time
 }
 
@@ -55,15 +55,9 @@ func New(cfg provider.Config) *Provider {
 		name = "gemini"
 	}
 	p := &Provider{name: name, key: cfg.APIKey, base: base + "/v1beta/models/", client: cfg.HTTPClient(), now: time.Now}
-	if cfg.APIKey != "" {
-		p.secrets = append(p.secrets, cfg.APIKey)
-	}
+	p.scrub = cfg.Scrubber(name)
 	for k, v := range cfg.Headers {
 		p.headers = append(p.headers, [2]string{k, v})
-		lk := strings.ToLower(k)
-		if v != "" && (strings.Contains(lk, "key") || strings.Contains(lk, "auth") || strings.Contains(lk, "token")) {
-			p.secrets = append(p.secrets, v)
-		}
 	}
 	return p
 }
@@ -80,7 +74,7 @@ func (p *Provider) endpoint(model, method string) string {
 func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	body, err := wire.EncodeRequest(req)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	resp, err := p.post(ctx, p.endpoint(req.Model, "generateContent"), body, false)
 	if err != nil {
@@ -89,11 +83,11 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	defer resp.Body.Close()
 	data, err := readAll(resp.Body, maxResponseBytes)
 	if err != nil {
-		return nil, p.transportErr(ctx, "reading response from "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "reading response from "+p.name, err)
 	}
 	out, err := wire.DecodeResponse(data)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	if out.Model == "" {
 		out.Model = req.Model
@@ -108,7 +102,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.EmbeddingResponse, error) {
 	body, err := wire.EncodeEmbeddingRequest(req)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	resp, err := p.post(ctx, p.endpoint(req.Model, "batchEmbedContents"), body, false)
 	if err != nil {
@@ -117,14 +111,14 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.E
 	defer resp.Body.Close()
 	data, err := readAll(resp.Body, maxResponseBytes)
 	if err != nil {
-		return nil, p.transportErr(ctx, "reading embeddings from "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "reading embeddings from "+p.name, err)
 	}
 	out, err := wire.DecodeEmbeddingResponse(data)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	if len(out.Vectors) != len(req.Input) {
-		return nil, p.finish(llm.Errorf(llm.KindUpstreamServer, "upstream returned %d embeddings for %d inputs", len(out.Vectors), len(req.Input)))
+		return nil, p.scrub.Error(llm.Errorf(llm.KindUpstreamServer, "upstream returned %d embeddings for %d inputs", len(out.Vectors), len(req.Input)))
 	}
 	out.Model = req.Model
 	return out, nil
@@ -135,7 +129,7 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.E
 func (p *Provider) post(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "building request: " + err.Error()})
+		return nil, p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "building request: " + err.Error()})
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
@@ -152,7 +146,7 @@ func (p *Provider) post(ctx context.Context, url string, body []byte, stream boo
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, p.transportErr(ctx, "sending request to "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "sending request to "+p.name, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
@@ -160,40 +154,9 @@ func (p *Provider) post(ctx context.Context, url string, body []byte, stream boo
 	defer resp.Body.Close()
 	data, rerr := readAll(resp.Body, maxErrorBytes)
 	if rerr != nil && ctx.Err() != nil {
-		return nil, p.transportErr(ctx, "reading error response from "+p.name, rerr)
+		return nil, p.scrub.Transport(ctx, "reading error response from "+p.name, rerr)
 	}
-	return nil, p.finish(wire.DecodeError(resp.StatusCode, resp.Header, data))
-}
-
-// finish stamps an error with the deployment's name and scrubs secrets from it,
-// without modifying an error value someone else may hold.
-func (p *Provider) finish(err error) *llm.Error {
-	e := *llm.AsError(err)
-	e.Provider = p.name
-	e.Message = p.redact(e.Message)
-	if e.Err != nil {
-		if s := e.Err.Error(); p.redact(s) != s {
-			e.Err = errors.New(p.redact(s))
-		}
-	}
-	return &e
-}
-
-func (p *Provider) redact(s string) string {
-	for _, k := range p.secrets {
-		s = strings.ReplaceAll(s, k, "[redacted]")
-	}
-	return s
-}
-
-// transportErr classifies a failure to send or read: the context's verdict first
-// (canceled, deadline), else a connection problem with the upstream.
-func (p *Provider) transportErr(ctx context.Context, what string, err error) *llm.Error {
-	if cerr := ctx.Err(); cerr != nil {
-		e := llm.AsError(cerr)
-		return p.finish(&llm.Error{Kind: e.Kind, Message: e.Message + " while " + what, Err: cerr})
-	}
-	return p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: what + ": " + err.Error(), Err: err})
+	return nil, p.scrub.Error(wire.DecodeError(resp.StatusCode, resp.Header, data))
 }
 
 func readAll(r io.Reader, limit int64) ([]byte, error) {

@@ -21,7 +21,7 @@ import (
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
 	body, err := wire.EncodeRequest(req)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	resp, err := p.post(sctx, p.endpoint(req.Model, "streamGenerateContent")+"?alt=sse", body, true)
@@ -56,7 +56,7 @@ func (s *stream) Recv() (llm.Event, error) {
 		if s.err == nil && s.closed.Load() {
 			// Closed by the caller: whatever was buffered is abandoned with the stream.
 			s.pending = nil
-			s.err = s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
+			s.err = s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
 		}
 		if len(s.pending) > 0 {
 			ev := s.pending[0]
@@ -83,7 +83,7 @@ func (s *stream) Recv() (llm.Event, error) {
 			// Gemini's end of stream is the end of the body.
 			evs, err := s.dec.EndOfStream()
 			if err != nil {
-				s.err = s.p.finish(err)
+				s.err = s.p.scrub.Error(err)
 				continue
 			}
 			s.pending = evs
@@ -96,7 +96,7 @@ func (s *stream) Recv() (llm.Event, error) {
 		}
 		evs, done, err := s.dec.Decode(ev.Name, ev.Data)
 		if err != nil {
-			s.err = s.p.finish(err)
+			s.err = s.p.scrub.Error(err)
 			continue
 		}
 		s.pending = evs
@@ -109,15 +109,15 @@ func (s *stream) Recv() (llm.Event, error) {
 func (s *stream) readErr(err error) error {
 	switch {
 	case s.parent.Err() != nil:
-		return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+		return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
 	case s.closed.Load():
-		return s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended in the middle of an event", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended in the middle of an event", Err: err})
 	case errors.Is(err, sse.ErrTooLarge):
-		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
 	}
-	return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+	return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
 }
 
 // Close releases the upstream request, aborting it at once unless the body was

@@ -34,9 +34,7 @@ type Provider struct {
 	embedURL string
 	headers  [][2]string
 	client   *http.Client
-	// secrets are the strings that must never appear in an error: the API key and
-	// credential-looking extra headers.
-	secrets []string
+	scrub    provider.Scrubber
 }
 
 var (
@@ -63,15 +61,9 @@ func New(cfg provider.Config) *Provider {
 		embedURL: base + "/embeddings",
 		client:   cfg.HTTPClient(),
 	}
-	if cfg.APIKey != "" {
-		p.secrets = append(p.secrets, cfg.APIKey)
-	}
+	p.scrub = cfg.Scrubber(name)
 	for k, v := range cfg.Headers {
 		p.headers = append(p.headers, [2]string{k, v})
-		lk := strings.ToLower(k)
-		if v != "" && (strings.Contains(lk, "key") || strings.Contains(lk, "auth") || strings.Contains(lk, "token")) {
-			p.secrets = append(p.secrets, v)
-		}
 	}
 	return p
 }
@@ -79,44 +71,12 @@ func New(cfg provider.Config) *Provider {
 // Name is the deployment's name, as given in the configuration.
 func (p *Provider) Name() string { return p.name }
 
-// redact removes every secret from s.
-func (p *Provider) redact(s string) string {
-	for _, k := range p.secrets {
-		if strings.Contains(s, k) {
-			s = strings.ReplaceAll(s, k, "[redacted]")
-		}
-	}
-	return s
-}
-
-// finish stamps an error with the deployment's name and scrubs secrets from it.
-func (p *Provider) finish(err error) *llm.Error {
-	e := llm.AsError(err)
-	c := *e // never modify an error value someone else may hold
-	c.Provider = p.name
-	c.Message = p.redact(c.Message)
-	if c.Err != nil && p.redact(c.Err.Error()) != c.Err.Error() {
-		c.Err = errors.New(p.redact(c.Err.Error()))
-	}
-	return &c
-}
-
-// transportErr classifies a failure to send or read: the context's verdict first
-// (canceled, deadline), else a connection problem with the upstream.
-func (p *Provider) transportErr(ctx context.Context, what string, err error) *llm.Error {
-	if cerr := ctx.Err(); cerr != nil {
-		e := llm.AsError(cerr)
-		return p.finish(&llm.Error{Kind: e.Kind, Message: e.Message + " while " + what, Err: cerr})
-	}
-	return p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: what + ": " + err.Error(), Err: err})
-}
-
 // post sends body to url and returns the response if its status is a success; an
 // error status is read and decoded into an *llm.Error.
 func (p *Provider) post(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "building request: " + err.Error()})
+		return nil, p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "building request: " + err.Error()})
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
@@ -133,7 +93,7 @@ func (p *Provider) post(ctx context.Context, url string, body []byte, stream boo
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, p.transportErr(ctx, "sending request to "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "sending request to "+p.name, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
@@ -141,9 +101,9 @@ func (p *Provider) post(ctx context.Context, url string, body []byte, stream boo
 	defer resp.Body.Close()
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
 	if rerr != nil && ctx.Err() != nil {
-		return nil, p.transportErr(ctx, "reading error response from "+p.name, rerr)
+		return nil, p.scrub.Transport(ctx, "reading error response from "+p.name, rerr)
 	}
-	return nil, p.finish(wire.DecodeError(resp.StatusCode, resp.Header, data))
+	return nil, p.scrub.Error(wire.DecodeError(resp.StatusCode, resp.Header, data))
 }
 
 // Chat sends a non-streaming request and decodes the whole response.
@@ -152,7 +112,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	r.Stream, r.IncludeUsage = false, false
 	body, err := wire.EncodeRequest(&r)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	resp, err := p.post(ctx, p.chatURL, body, false)
 	if err != nil {
@@ -161,11 +121,11 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	defer resp.Body.Close()
 	data, err := readAll(resp, maxResponseBytes)
 	if err != nil {
-		return nil, p.transportErr(ctx, "reading response from "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "reading response from "+p.name, err)
 	}
 	out, err := wire.DecodeResponse(data)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	return out, nil
 }
@@ -191,7 +151,7 @@ func readAll(resp *http.Response, limit int64) ([]byte, error) {
 func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.EmbeddingResponse, error) {
 	body, err := wire.EncodeEmbeddingRequest(req)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	resp, err := p.post(ctx, p.embedURL, body, false)
 	if err != nil {
@@ -200,14 +160,14 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.E
 	defer resp.Body.Close()
 	data, err := readAll(resp, maxResponseBytes)
 	if err != nil {
-		return nil, p.transportErr(ctx, "reading embeddings from "+p.name, err)
+		return nil, p.scrub.Transport(ctx, "reading embeddings from "+p.name, err)
 	}
 	out, err := wire.DecodeEmbeddingResponse(data)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	if len(out.Vectors) != len(req.Input) {
-		return nil, p.finish(llm.Errorf(llm.KindUpstreamServer, "upstream returned %d embeddings for %d inputs", len(out.Vectors), len(req.Input)))
+		return nil, p.scrub.Error(llm.Errorf(llm.KindUpstreamServer, "upstream returned %d embeddings for %d inputs", len(out.Vectors), len(req.Input)))
 	}
 	return out, nil
 }

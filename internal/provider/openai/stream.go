@@ -28,7 +28,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	r.Stream = true
 	body, err := wire.EncodeRequest(&r)
 	if err != nil {
-		return nil, p.finish(err)
+		return nil, p.scrub.Error(err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	resp, err := p.post(sctx, p.chatURL, body, true)
@@ -43,11 +43,11 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 		defer resp.Body.Close()
 		data, err := readAll(resp, maxResponseBytes)
 		if err != nil {
-			return nil, p.transportErr(sctx, "reading response from "+p.name, err)
+			return nil, p.scrub.Transport(sctx, "reading response from "+p.name, err)
 		}
 		out, err := wire.DecodeResponse(data)
 		if err != nil {
-			return nil, p.finish(err)
+			return nil, p.scrub.Error(err)
 		}
 		return &llm.SliceStream{Events: llm.Events(out, 0)}, nil
 	}
@@ -98,14 +98,14 @@ func (s *stream) Recv() (llm.Event, error) {
 			continue
 		}
 		if s.closed.Load() {
-			s.err = s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
+			s.err = s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed"})
 			continue
 		}
 		ev, err := s.rd.Next()
 		if err == io.EOF {
 			evs, err := s.dec.EndOfStream()
 			if err != nil {
-				s.err = s.p.finish(err)
+				s.err = s.p.scrub.Error(err)
 				continue
 			}
 			s.pending = evs
@@ -118,7 +118,7 @@ func (s *stream) Recv() (llm.Event, error) {
 		}
 		evs, done, err := s.dec.Decode(ev.Name, ev.Data)
 		if err != nil {
-			s.err = s.p.finish(err)
+			s.err = s.p.scrub.Error(err)
 			continue
 		}
 		// evs is the decoder's buffer; it is consumed before the next Decode.
@@ -133,15 +133,15 @@ func (s *stream) Recv() (llm.Event, error) {
 func (s *stream) readErr(err error) error {
 	switch {
 	case s.parent.Err() != nil:
-		return s.p.transportErr(s.parent, "reading stream from "+s.p.name, err)
+		return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
 	case s.closed.Load():
-		return s.p.finish(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before completion", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before completion", Err: err})
 	case errors.Is(err, sse.ErrTooLarge):
-		return s.p.finish(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
+		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
 	}
-	return s.p.transportErr(s.ctx, "reading stream from "+s.p.name, err)
+	return s.p.scrub.Transport(s.ctx, "reading stream from "+s.p.name, err)
 }
 
 // Close releases the upstream request. After a complete stream it first lets the body
