@@ -262,3 +262,26 @@ func TestUnknownPathAndMethodAnswerInOpenAIShape(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+func TestDeploymentHealthIsInMetrics(t *testing.T) {
+	s := newStack(t, emulator.Config{}, nil)
+	c := sdk(s.arbSrv.URL)
+	if _, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.arbSrv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`arbiter_deployment_breaker_state{deployment="openai/gpt-4o-mini",state="closed"} 1`,
+		`arbiter_deployment_error_rate{deployment="openai/gpt-4o-mini"} 0`,
+		`arbiter_requests_total`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -132,6 +132,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (s *Server, err err
 	}
 
 	s.Metrics = metrics.New()
+	if err := s.Metrics.Registry().Register(newHealthCollector(s.Executor)); err != nil {
+		return nil, fmt.Errorf("register deployment health metrics: %w", err)
+	}
 	gopts := gateway.Options{
 		Logger: log, Registry: s.Registry, Executor: s.Executor, Pricer: s.Registry,
 		Keys: tenant.NewKeys(keys, cfg.Server.RequireKeys), AdminKey: cfg.Server.AdminKey,
