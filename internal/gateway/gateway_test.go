@@ -337,3 +337,17 @@ func TestAdminNeedsTheAdminKey(t *testing.T) {
 		t.Fatalf("admin key: %d", resp.StatusCode)
 	}
 }
+
+func TestCountTokensAnswersInAnthropicsShape(t *testing.T) {
+	f := newFixture(t, false)
+	r, b := f.post(t, "/v1/messages/count_tokens", `{"model":"claude-3-5-haiku-latest","messages":[{"role":"user","content":"hello world"}]}`, "anthropic-version", "2023-06-01")
+	var out struct {
+		InputTokens int `json:"input_tokens"`
+	}
+	if r.StatusCode != 200 || json.Unmarshal(b, &out) != nil || out.InputTokens < 2 {
+		t.Fatalf("%d %s", r.StatusCode, b)
+	}
+	if f.up.calls.Load() != 0 {
+		t.Fatal("counting tokens called the upstream")
+	}
+}

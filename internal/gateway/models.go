@@ -1,13 +1,12 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/arbiterhq/arbiter/internal/llm"
 	"github.com/arbiterhq/arbiter/internal/tenant"
+	"github.com/arbiterhq/arbiter/internal/wire/anthropic"
 )
 
 type modelJSON struct {
@@ -133,31 +132,12 @@ func (g *Gateway) countTokens(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, s, llm.AsError(err))
 		return
 	}
-	req, err := s.decode(withMaxTokens(body))
+	req, err := anthropic.DecodeCountTokensRequest(body)
 	release()
 	if err != nil {
 		g.writeError(w, s, llm.AsError(err))
 		return
 	}
-	n := g.o.Tokens.Request(req)
 	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte(`{"input_tokens":` + strconv.Itoa(n) + `}`))
-}
-
-// withMaxTokens lets count_tokens bodies, which have no max_tokens, pass the
-// Messages decoder's check for it.
-func withMaxTokens(body []byte) []byte {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil || m == nil {
-		return body // the decoder reports the error
-	}
-	if _, ok := m["max_tokens"]; ok {
-		return body
-	}
-	m["max_tokens"] = json.RawMessage("1")
-	out, err := json.Marshal(m)
-	if err != nil {
-		return body
-	}
-	return out
+	w.Write(anthropic.EncodeCountTokensResponse(g.o.Tokens.Request(req)))
 }
