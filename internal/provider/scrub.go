@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/arbiterhq/arbiter/internal/llm"
+	"github.com/arbiterhq/arbiter/internal/sse"
 )
 
 // Scrubber stamps an adapter's errors with the deployment's name and removes every
@@ -63,4 +65,21 @@ func (s Scrubber) Transport(ctx context.Context, what string, err error) *llm.Er
 		return s.Error(&llm.Error{Kind: e.Kind, Message: e.Message + " while " + what, Err: cerr})
 	}
 	return s.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: what + ": " + err.Error(), Err: err})
+}
+
+// StreamError classifies a failure while reading a streamed body: the caller's
+// context first, then a Close by the reader, then a body that ended mid-stream (cut
+// says how, in the format's words), an oversized event, else a connection problem.
+func (s Scrubber) StreamError(ctx context.Context, closed bool, err error, cut string) *llm.Error {
+	switch {
+	case ctx.Err() != nil:
+		return s.Transport(ctx, "reading stream from "+s.name, err)
+	case closed:
+		return s.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		return s.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: cut, Err: err})
+	case errors.Is(err, sse.ErrTooLarge):
+		return s.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
+	}
+	return s.Transport(ctx, "reading stream from "+s.name, err)
 }

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -90,17 +89,7 @@ func (s *stream) Recv() (llm.Event, error) {
 }
 
 func (s *stream) readErr(err error) error {
-	switch {
-	case s.parent.Err() != nil:
-		return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
-	case s.closed.Load():
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
-	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before message_stop", Err: err})
-	case errors.Is(err, sse.ErrTooLarge):
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
-	}
-	return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
+	return s.p.scrub.StreamError(s.parent, s.closed.Load(), err, "stream ended before message_stop")
 }
 
 // drainGrace bounds how long Close waits for the end of the body after message_stop,

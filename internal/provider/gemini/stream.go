@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -107,17 +106,7 @@ func (s *stream) Recv() (llm.Event, error) {
 }
 
 func (s *stream) readErr(err error) error {
-	switch {
-	case s.parent.Err() != nil:
-		return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
-	case s.closed.Load():
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended in the middle of an event", Err: err})
-	case errors.Is(err, sse.ErrTooLarge):
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
-	}
-	return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
+	return s.p.scrub.StreamError(s.parent, s.closed.Load(), err, "stream ended in the middle of an event")
 }
 
 // Close releases the upstream request, aborting it at once unless the body was

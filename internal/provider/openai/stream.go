@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -131,17 +130,7 @@ func (s *stream) Recv() (llm.Event, error) {
 
 // readErr classifies a failure while reading the body.
 func (s *stream) readErr(err error) error {
-	switch {
-	case s.parent.Err() != nil:
-		return s.p.scrub.Transport(s.parent, "reading stream from "+s.p.name, err)
-	case s.closed.Load():
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindCanceled, Message: "stream closed", Err: err})
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream ended before completion", Err: err})
-	case errors.Is(err, sse.ErrTooLarge):
-		return s.p.scrub.Error(&llm.Error{Kind: llm.KindUpstreamServer, Message: "stream event too large", Err: err})
-	}
-	return s.p.scrub.Transport(s.ctx, "reading stream from "+s.p.name, err)
+	return s.p.scrub.StreamError(s.parent, s.closed.Load(), err, "stream ended before completion")
 }
 
 // Close releases the upstream request. After a complete stream it first lets the body
