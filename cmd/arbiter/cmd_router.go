@@ -57,6 +57,7 @@ func cmdEvalRouter(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "weights: %s\n", pred.Weights().Trained)
 	router.FormatMetrics(stdout, fmt.Sprintf("router (%d prompts scored in %v; weak call = 1/20 of a strong one)", len(outs), elapsed.Round(time.Millisecond)), res.Metrics)
+	writeCalibration(stdout, pred, outs, res.Scores, *weak, *strong)
 	if *baselines {
 		for _, b := range []struct {
 			name  string
@@ -70,6 +71,55 @@ func cmdEvalRouter(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 	return ctx.Err()
+}
+
+// writeCalibration prints whether the predictor's calibrated P(strong strictly
+// better) matches what happened, per source group and binned over all prompts: the
+// probability the router's quality targets are read against.
+func writeCalibration(w io.Writer, pred *router.Predictor, outs []router.Outcome, scores []float64, weak, strong string) {
+	var ps, ys []float64
+	byGroup := map[string][2][]float64{}
+	var groups []string
+	for i := range outs {
+		ws, ok1 := outs[i].Scores[weak]
+		ss, ok2 := outs[i].Scores[strong]
+		if !ok1 || !ok2 {
+			continue
+		}
+		p, y := pred.StrongNeed(scores[i]), 0.0
+		if ss > ws {
+			y = 1
+		}
+		ps, ys = append(ps, p), append(ys, y)
+		g := outs[i].Group()
+		if _, seen := byGroup[g]; !seen {
+			groups = append(groups, g)
+		}
+		byGroup[g] = [2][]float64{append(byGroup[g][0], p), append(byGroup[g][1], y)}
+	}
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "calibration of P(%s strictly better than %s), the probability quality targets are read against\n", strong, weak)
+	fmt.Fprintf(w, "  %-12s %6s %10s %9s %7s %7s\n", "group", "n", "predicted", "observed", "ECE", "Brier")
+	for _, g := range groups {
+		r := router.MeasureReliability(byGroup[g][0], byGroup[g][1], 10)
+		fmt.Fprintf(w, "  %-12s %6d %10.3f %9.3f %7.3f %7.3f\n", g, len(byGroup[g][0]), mean(byGroup[g][0]), mean(byGroup[g][1]), r.ECE, r.Brier)
+	}
+	r := router.MeasureReliability(ps, ys, 10)
+	fmt.Fprintf(w, "  %-12s %6d %10.3f %9.3f %7.3f %7.3f\n", "all", len(ps), mean(ps), mean(ys), r.ECE, r.Brier)
+	fmt.Fprintf(w, "  all prompts in equal-count bins of the prediction:\n")
+	for _, b := range r.Bins {
+		fmt.Fprintf(w, "    predicted %.3f–%.3f  n %5d  mean predicted %.3f  observed %.3f\n", b.Lo, b.Hi, b.N, b.Predicted, b.Observed)
+	}
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(max(1, len(xs)))
 }
 
 func writeScoresFile(path string, outs []router.Outcome, scores []float64) error {

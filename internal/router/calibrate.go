@@ -74,3 +74,56 @@ func (c Isotonic) Apply(score float64) float64 {
 	t := (score - c.X[i-1]) / (c.X[i] - c.X[i-1])
 	return c.Y[i-1] + t*(c.Y[i]-c.Y[i-1])
 }
+
+// Bin is one row of a reliability table: prompts whose predicted probability fell
+// in [Lo, Hi), their mean prediction and how often the event actually happened.
+type Bin struct {
+	Lo, Hi    float64
+	N         int
+	Predicted float64
+	Observed  float64
+}
+
+// Reliability says whether predicted probabilities mean what they say: equal-count
+// bins of the predictions (so that no row rests on a handful of prompts), the
+// expected calibration error (count-weighted mean |predicted − observed| over the
+// bins) and the Brier score. ys are 0 or 1.
+type Reliability struct {
+	Bins  []Bin
+	ECE   float64
+	Brier float64
+}
+
+// MeasureReliability bins ps (predictions) against ys (outcomes) in at most bins
+// equal-count bins; ties never straddle two bins.
+func MeasureReliability(ps, ys []float64, bins int) Reliability {
+	n := len(ps)
+	var r Reliability
+	if n == 0 || bins <= 0 {
+		return r
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ps[idx[a]] < ps[idx[b]] })
+	for i := range ps {
+		d := ps[i] - ys[i]
+		r.Brier += d * d / float64(n)
+	}
+	for start := 0; start < n; {
+		end := min(n, start+(n+bins-1)/bins)
+		for end < n && ps[idx[end]] == ps[idx[end-1]] {
+			end++
+		}
+		b := Bin{Lo: ps[idx[start]], Hi: ps[idx[end-1]], N: end - start}
+		for _, i := range idx[start:end] {
+			b.Predicted += ps[i] / float64(b.N)
+			b.Observed += ys[i] / float64(b.N)
+		}
+		r.ECE += math.Abs(b.Predicted-b.Observed) * float64(b.N) / float64(n)
+		r.Bins = append(r.Bins, b)
+		start = end
+	}
+	return r
+}
