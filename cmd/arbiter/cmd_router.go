@@ -202,6 +202,13 @@ func cmdTrainRouter(ctx context.Context, args []string, stdout, stderr io.Writer
 		router.FormatMetrics(stdout, "baseline on the held-out half: article rule", rep.HeldoutArticle)
 		router.FormatMetrics(stdout, "baseline on the held-out half: word count", rep.HeldoutWords)
 	}
+	for i, r := range rep.CrossCalibration {
+		fmt.Fprintf(stdout, "calibration fitted on the %s, checked on the %s: ECE %.3f, Brier %.3f\n",
+			[]string{"training half (out of fold)", "held-out half"}[i], []string{"held-out half", "training half"}[i], r.ECE, r.Brier)
+	}
+	if len(rep.CrossCalibration) > 0 {
+		fmt.Fprintln(stdout, "the shipped calibration is fitted on both halves' out-of-sample scores")
+	}
 	return nil
 }
 

@@ -25,8 +25,12 @@ type Weights struct {
 	MCFeatures []string `json:"mc_features"`
 	Model      Linear   `json:"model"`
 	// Calibration maps the model's log-odds to P(strong model strictly better),
-	// fitted on out-of-fold predictions.
+	// fitted on out-of-sample predictions (out of fold on the training half, the
+	// final model's on the held-out half).
 	Calibration Isotonic `json:"calibration"`
+	// CalibrationCheck is the calibration fitted on one half and checked on the
+	// other (training → held-out, then held-out → training), recorded at training.
+	CalibrationCheck []Reliability `json:"calibration_check,omitempty"`
 	Gap         GapModel `json:"gap"`
 	// Heldout are the metrics on the half of the development data the weights did
 	// not see, recorded at training time.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -48,6 +49,10 @@ type TrainReport struct {
 	TrainN, HeldoutN int
 	CV               []Metrics // out-of-fold, within the training data
 	Heldout          []Metrics // the held-out half (empty with AllData)
+	// CrossCalibration checks the calibration on prompts it was not fitted on:
+	// fitted on the training half's out-of-fold scores and checked on the held-out
+	// half, then the other way round (empty with AllData).
+	CrossCalibration []Reliability
 	// HeldoutArticle and HeldoutWords are the baselines on the same held-out prompts:
 	// the seed article's rule and plain word count.
 	HeldoutArticle, HeldoutWords []Metrics
@@ -153,24 +158,41 @@ func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (
 	for i, l := range train {
 		xs[i], ys[i], ws[i] = l.x, l.y, l.w
 	}
-	// Calibrate on unweighted prompts: the probability should hold for traffic, not
-	// for the re-weighted training mix.
-	ones := make([]float64, len(train))
-	for i := range ones {
-		ones[i] = 1
-	}
-	calib := fitIsotonic(oof, ys, ones, 50)
-
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	model := fitLinear(xs, ys, ws, fc)
+
+	// Calibrate on every prompt's out-of-sample score: out of fold on the training
+	// half, the final model's on the held-out half. Which subjects a router meets
+	// moves the base rate more than any feature does (docs/router.md), so the map
+	// should see as many subjects as there are; the ranking, and so the judged
+	// APGR, still never sees the held-out half. Unweighted: the probability should
+	// hold for traffic, not for the re-weighted training mix.
+	calScores, calYs := slices.Clone(oof), slices.Clone(ys)
+	var hs []float64
 	if len(held) > 0 {
-		hs := make([]float64, len(held))
+		hs = make([]float64, len(held))
 		for i, l := range held {
 			hs[i] = model.logit(l.x)
+			calScores, calYs = append(calScores, hs[i]), append(calYs, l.y)
 		}
+		// What that costs in honesty is measured by calibrating on one half and
+		// checking on the other, both ways.
+		heldYs := make([]float64, len(held))
+		for i, l := range held {
+			heldYs[i] = l.y
+		}
+		rep.CrossCalibration = []Reliability{
+			checkCalibration(oof, ys, hs, heldYs),
+			checkCalibration(hs, heldYs, oof, ys),
+		}
+	}
+	calib := fitIsotonic(calScores, calYs, ones(len(calScores)), 50)
+
+	if len(held) > 0 {
 		rep.Heldout = measureGroups(held, hs)
+		hs = make([]float64, len(held))
 		for i, l := range held {
 			hs[i] = ArticleRuleScore(l.o)
 		}
@@ -181,21 +203,41 @@ func Train(ctx context.Context, outs []Outcome, gap GapModel, cfg TrainConfig) (
 		rep.HeldoutWords = measureGroups(held, hs)
 	}
 	w := &Weights{
-		Version:     1,
-		Weak:        cfg.Weak,
-		Strong:      cfg.Strong,
-		Features:    cfg.Features,
-		MCFeatures:  cfg.MCFeatures,
-		Model:       *model,
-		Calibration: calib,
-		Gap:         gap,
-		Heldout:     rep.Heldout,
-		CV:          rep.CV,
+		Version:          1,
+		Weak:             cfg.Weak,
+		Strong:           cfg.Strong,
+		Features:         cfg.Features,
+		MCFeatures:       cfg.MCFeatures,
+		Model:            *model,
+		Calibration:      calib,
+		CalibrationCheck: rep.CrossCalibration,
+		Gap:              gap,
+		Heldout:          rep.Heldout,
+		CV:               rep.CV,
 	}
 	if _, err := newPredictor(*w); err != nil {
 		return nil, nil, fmt.Errorf("train router: %w", err)
 	}
 	return w, rep, nil
+}
+
+func ones(n int) []float64 {
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = 1
+	}
+	return w
+}
+
+// checkCalibration fits the calibration on (fitScores, fitYs) and measures it on
+// (scores, ys) in ten equal-count bins.
+func checkCalibration(fitScores, fitYs, scores, ys []float64) Reliability {
+	c := fitIsotonic(fitScores, fitYs, ones(len(fitScores)), 50)
+	ps := make([]float64, len(scores))
+	for i, s := range scores {
+		ps[i] = c.Apply(s)
+	}
+	return MeasureReliability(ps, ys, 10)
 }
 
 // averageMetrics averages each group's metrics over folds, weighted by prompts.
