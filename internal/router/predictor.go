@@ -31,7 +31,7 @@ type Weights struct {
 	// CalibrationCheck is the calibration fitted on one half and checked on the
 	// other (training → held-out, then held-out → training), recorded at training.
 	CalibrationCheck []Reliability `json:"calibration_check,omitempty"`
-	Gap         GapModel `json:"gap"`
+	Gap              GapModel      `json:"gap"`
 	// Heldout are the metrics on the half of the development data the weights did
 	// not see, recorded at training time.
 	Heldout []Metrics `json:"heldout,omitempty"`
