@@ -34,6 +34,14 @@ type PartType string
 const (
 	PartText  PartType = "text"
 	PartImage PartType = "image"
+	// PartThinking is a model's reasoning: Text holds it, and Signature, when the
+	// provider signs it (Anthropic), proves to that provider that it wrote it. Only an
+	// assistant message carries it, ahead of its text; encoders for formats that cannot
+	// take it back drop it.
+	PartThinking PartType = "thinking"
+	// PartRedactedThinking is reasoning the provider encrypted (Anthropic's
+	// redacted_thinking): Data holds it, opaque, to be sent back exactly as received.
+	PartRedactedThinking PartType = "redacted_thinking"
 )
 
 // Part is one piece of a message's content.
@@ -47,6 +55,23 @@ type Part struct {
 	Detail    string `json:"detail,omitempty"` // OpenAI image detail: auto, low, high
 	// CacheControl is Anthropic's cache_control object, kept verbatim for Anthropic.
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+	// Signature signs a PartThinking; Data is a PartRedactedThinking's content. Both are
+	// opaque and meaningful only to the provider that issued them.
+	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
+}
+
+// IsThinking reports whether the part is reasoning (signed, unsigned or redacted)
+// rather than content: encoders that cannot send reasoning back skip these parts.
+func (p *Part) IsThinking() bool {
+	return p.Type == PartThinking || p.Type == PartRedactedThinking
+}
+
+// Signed reports whether the part is reasoning its provider can verify: a thinking
+// part with a signature, or a redacted one. Only these can be handed to a client that
+// may send them back.
+func (p *Part) Signed() bool {
+	return p.Type == PartThinking && p.Signature != "" || p.Type == PartRedactedThinking && p.Data != ""
 }
 
 // ToolCall is a model's request to call a tool. Arguments is a JSON object as text,

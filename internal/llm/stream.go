@@ -15,8 +15,11 @@ const (
 	EventStart EventType = iota + 1
 	// EventText carries a piece of a choice's text in Text.
 	EventText
-	// EventReasoning carries a piece of the model's visible reasoning in Text, where a
-	// provider streams it; encoders for formats without it drop it.
+	// EventReasoning carries a piece of the model's reasoning, where a provider streams
+	// it: Text is the next piece of the reasoning block being streamed, Signature the
+	// next piece of its signature (Anthropic signs a block after its text, so reasoning
+	// after a signature starts a new block), and Redacted a whole redacted block's data.
+	// Encoders for formats that cannot carry reasoning drop it.
 	EventReasoning
 	// EventToolCall opens a tool call: ToolIndex, ToolCall.ID and ToolCall.Name are
 	// set, and ToolCall.Arguments may hold a first fragment.
@@ -47,6 +50,10 @@ type Event struct {
 	Created int64
 	// Fingerprint is OpenAI's system_fingerprint, where the provider sent one.
 	Fingerprint string
+	// Signature and Redacted belong to EventReasoning (see there). Left out of JSON
+	// when empty, so that recorded event streams without reasoning stay as they were.
+	Signature string `json:",omitempty"`
+	Redacted  string `json:",omitempty"`
 }
 
 // Stream is a streamed response. Recv returns the next event, io.EOF after the last
@@ -77,22 +84,61 @@ func Collect(ctx context.Context, s Stream) (*Response, error) {
 	}
 }
 
-// Assembler builds a Response from stream events, one at a time.
+// Assembler builds a Response from stream events, one at a time. A choice's content
+// keeps the order its parts arrived in: reasoning blocks, then text, as Anthropic
+// sends them; consecutive text pieces form one text part.
 type Assembler struct {
 	resp    Response
-	texts   []strings.Builder
-	args    [][]strings.Builder
+	choices []*choiceState // pointers: the builders inside must not move
 	started bool
 }
 
-func (a *Assembler) choice(i int) *Choice {
+// choiceState is one choice being assembled: its finished parts, and the text run or
+// reasoning block still open (at most one of the two is open at a time).
+type choiceState struct {
+	parts []Part
+	text  strings.Builder
+	think *thinkState
+	args  []strings.Builder
+}
+
+type thinkState struct{ text, sig strings.Builder }
+
+func (st *choiceState) flushText() {
+	if st.text.Len() > 0 {
+		st.parts = append(st.parts, Part{Type: PartText, Text: st.text.String()})
+		st.text = strings.Builder{}
+	}
+}
+
+func (st *choiceState) flushThink() {
+	if st.think != nil {
+		st.parts = append(st.parts, st.think.part())
+		st.think = nil
+	}
+}
+
+func (t *thinkState) part() Part {
+	return Part{Type: PartThinking, Text: t.text.String(), Signature: t.sig.String()}
+}
+
+func (a *Assembler) choice(i int) (*Choice, *choiceState) {
 	for len(a.resp.Choices) <= i {
 		n := len(a.resp.Choices)
 		a.resp.Choices = append(a.resp.Choices, Choice{Index: n, Message: Message{Role: RoleAssistant}})
-		a.texts = append(a.texts, strings.Builder{})
-		a.args = append(a.args, nil)
+		a.choices = append(a.choices, &choiceState{})
 	}
-	return &a.resp.Choices[i]
+	return &a.resp.Choices[i], a.choices[i]
+}
+
+// toolCall returns the call ToolIndex of a choice, adding empty calls up to it.
+func (a *Assembler) toolCall(choice, index int) (*ToolCall, *strings.Builder) {
+	c, st := a.choice(choice)
+	for len(c.Message.ToolCalls) <= index {
+		c.Message.ToolCalls = append(c.Message.ToolCalls, ToolCall{})
+		st.args = append(st.args, strings.Builder{})
+	}
+	return &c.Message.ToolCalls[index], &st.args[index]
 }
 
 // Add folds one event into the response.
@@ -103,31 +149,49 @@ func (a *Assembler) Add(ev Event) {
 		a.resp.ID, a.resp.Model, a.resp.Created = ev.ID, ev.Model, ev.Created
 		a.resp.SystemFingerprint = ev.Fingerprint
 	case EventText:
-		a.choice(ev.Choice)
-		a.texts[ev.Choice].WriteString(ev.Text)
+		_, st := a.choice(ev.Choice)
+		if st.think != nil {
+			st.flushThink()
+		}
+		st.text.WriteString(ev.Text)
+	case EventReasoning:
+		a.addReasoning(ev)
 	case EventToolCall:
-		c := a.choice(ev.Choice)
-		for len(c.Message.ToolCalls) <= ev.ToolIndex {
-			c.Message.ToolCalls = append(c.Message.ToolCalls, ToolCall{})
-			a.args[ev.Choice] = append(a.args[ev.Choice], strings.Builder{})
-		}
-		tc := &c.Message.ToolCalls[ev.ToolIndex]
+		tc, args := a.toolCall(ev.Choice, ev.ToolIndex)
 		tc.ID, tc.Name = ev.ToolCall.ID, ev.ToolCall.Name
-		a.args[ev.Choice][ev.ToolIndex].WriteString(ev.ToolCall.Arguments)
+		args.WriteString(ev.ToolCall.Arguments)
 	case EventToolArgs:
-		c := a.choice(ev.Choice)
-		for len(c.Message.ToolCalls) <= ev.ToolIndex {
-			c.Message.ToolCalls = append(c.Message.ToolCalls, ToolCall{})
-			a.args[ev.Choice] = append(a.args[ev.Choice], strings.Builder{})
-		}
-		a.args[ev.Choice][ev.ToolIndex].WriteString(ev.ToolCall.Arguments)
+		_, args := a.toolCall(ev.Choice, ev.ToolIndex)
+		args.WriteString(ev.ToolCall.Arguments)
 	case EventFinish:
-		a.choice(ev.Choice).FinishReason = ev.FinishReason
+		c, _ := a.choice(ev.Choice)
+		c.FinishReason = ev.FinishReason
 	case EventUsage:
 		if ev.Usage != nil {
 			a.resp.Usage = *ev.Usage
 		}
 	}
+}
+
+func (a *Assembler) addReasoning(ev Event) {
+	if ev.Text == "" && ev.Signature == "" && ev.Redacted == "" {
+		return
+	}
+	_, st := a.choice(ev.Choice)
+	st.flushText()
+	if ev.Redacted != "" {
+		st.flushThink()
+		st.parts = append(st.parts, Part{Type: PartRedactedThinking, Data: ev.Redacted})
+		return
+	}
+	if st.think != nil && st.think.sig.Len() > 0 && ev.Text != "" {
+		st.flushThink() // a signed block is whole: more reasoning is another block
+	}
+	if st.think == nil {
+		st.think = &thinkState{}
+	}
+	st.think.text.WriteString(ev.Text)
+	st.think.sig.WriteString(ev.Signature)
 }
 
 // Response returns the response assembled so far.
@@ -137,14 +201,27 @@ func (a *Assembler) Response() *Response {
 	copy(r.Choices, a.resp.Choices)
 	for i := range r.Choices {
 		msg := &r.Choices[i].Message
-		if t := a.texts[i].String(); t != "" {
-			msg.Content = []Part{{Type: PartText, Text: t}}
+		st := a.choices[i]
+		n := len(st.parts)
+		if st.think != nil || st.text.Len() > 0 {
+			n++
+		}
+		if n > 0 {
+			content := make([]Part, 0, n)
+			content = append(content, st.parts...)
+			if st.think != nil {
+				content = append(content, st.think.part())
+			}
+			if st.text.Len() > 0 {
+				content = append(content, Part{Type: PartText, Text: st.text.String()})
+			}
+			msg.Content = content
 		}
 		if len(msg.ToolCalls) > 0 {
 			calls := make([]ToolCall, len(msg.ToolCalls))
 			copy(calls, msg.ToolCalls)
 			for j := range calls {
-				calls[j].Arguments = a.args[i][j].String()
+				calls[j].Arguments = st.args[j].String()
 			}
 			msg.ToolCalls = calls
 		}
@@ -166,39 +243,46 @@ func (a *Assembler) Finished() bool {
 	return true
 }
 
-// Events turns a complete response into the events a stream of it would carry, with
-// each choice's text split into pieces of about chunk bytes (on UTF-8 boundaries) so
-// that a replayed answer streams in several chunks. chunk <= 0 means one piece.
+// Events turns a complete response into the events a stream of it would carry, in
+// the order of each choice's content (reasoning blocks with their signatures, text),
+// then its tool calls, with text, reasoning and arguments split into pieces of about
+// chunk bytes (on UTF-8 boundaries) so that a replayed answer streams in several
+// chunks. chunk <= 0 means one piece.
 func Events(r *Response, chunk int) []Event {
 	evs := []Event{{Type: EventStart, ID: r.ID, Model: r.Model, Created: r.Created, Fingerprint: r.SystemFingerprint}}
 	for _, c := range r.Choices {
-		text := c.Message.Text()
-		for len(text) > 0 {
-			n := len(text)
-			if chunk > 0 && n > chunk {
-				n = chunk
-				for n < len(text) && !utf8Start(text[n]) {
-					n++
+		for k := range c.Message.Content {
+			p := &c.Message.Content[k]
+			switch p.Type {
+			case PartText:
+				for t := p.Text; t != ""; {
+					n := pieceLen(t, chunk)
+					evs = append(evs, Event{Type: EventText, Choice: c.Index, Text: t[:n]})
+					t = t[n:]
+				}
+			case PartThinking:
+				for t := p.Text; t != ""; {
+					n := pieceLen(t, chunk)
+					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Text: t[:n]})
+					t = t[n:]
+				}
+				if p.Signature != "" {
+					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Signature: p.Signature})
+				}
+			case PartRedactedThinking:
+				if p.Data != "" {
+					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Redacted: p.Data})
 				}
 			}
-			evs = append(evs, Event{Type: EventText, Choice: c.Index, Text: text[:n]})
-			text = text[n:]
 		}
 		for j, tc := range c.Message.ToolCalls {
 			evs = append(evs, Event{Type: EventToolCall, Choice: c.Index, ToolIndex: j,
 				ToolCall: ToolCall{ID: tc.ID, Name: tc.Name}})
-			args := tc.Arguments
-			for len(args) > 0 {
-				n := len(args)
-				if chunk > 0 && n > chunk {
-					n = chunk
-					for n < len(args) && !utf8Start(args[n]) {
-						n++
-					}
-				}
+			for t := tc.Arguments; t != ""; {
+				n := pieceLen(t, chunk)
 				evs = append(evs, Event{Type: EventToolArgs, Choice: c.Index, ToolIndex: j,
-					ToolCall: ToolCall{Arguments: args[:n]}})
-				args = args[n:]
+					ToolCall: ToolCall{Arguments: t[:n]}})
+				t = t[n:]
 			}
 		}
 		evs = append(evs, Event{Type: EventFinish, Choice: c.Index, FinishReason: c.FinishReason})
@@ -207,6 +291,19 @@ func Events(r *Response, chunk int) []Event {
 	evs[0].Usage = &Usage{InputTokens: u.InputTokens, CachedInputTokens: u.CachedInputTokens, CacheWriteTokens: u.CacheWriteTokens}
 	evs = append(evs, Event{Type: EventUsage, Usage: &u})
 	return evs
+}
+
+// pieceLen is the length of s's next piece of about chunk bytes, ending on a UTF-8
+// boundary (all of s when chunk <= 0).
+func pieceLen(s string, chunk int) int {
+	n := len(s)
+	if chunk > 0 && n > chunk {
+		n = chunk
+		for n < len(s) && !utf8Start(s[n]) {
+			n++
+		}
+	}
+	return n
 }
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

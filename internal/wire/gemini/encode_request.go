@@ -289,6 +289,9 @@ func contentParts(parts []llm.Part, path string) ([]wirePart, error) {
 				return nil, invalid(fmt.Sprintf("%s[%d]", path, j), "%s[%d]: %v", path, j, err)
 			}
 			out = append(out, ip)
+		case llm.PartThinking, llm.PartRedactedThinking:
+			// Another provider's reasoning (Anthropic's, signed for Anthropic only):
+			// Gemini would take it as text the model said, so it is not sent.
 		default:
 			return nil, invalid(fmt.Sprintf("%s[%d].type", path, j), "%s[%d].type: unsupported part type %q", path, j, p.Type)
 		}

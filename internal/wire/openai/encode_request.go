@@ -207,6 +207,18 @@ func appendOptFloat(b []byte, key string, f *float64) []byte {
 }
 
 func appendMessage(b []byte, m *llm.Message) []byte {
+	if hasThinking(m) {
+		// Chat Completions has no field for reasoning, and another provider's
+		// signature means nothing here: send the turn without it.
+		c := *m
+		c.Content = make([]llm.Part, 0, len(m.Content))
+		for _, p := range m.Content {
+			if !p.IsThinking() {
+				c.Content = append(c.Content, p)
+			}
+		}
+		m = &c
+	}
 	b = append(b, `{"role":`...)
 	switch {
 	case m.Role == llm.RoleSystem && m.Developer:
@@ -279,6 +291,15 @@ func appendMessage(b []byte, m *llm.Message) []byte {
 		b = appendString(b, m.ToolCallID)
 	}
 	return append(b, '}')
+}
+
+func hasThinking(m *llm.Message) bool {
+	for i := range m.Content {
+		if m.Content[i].IsThinking() {
+			return true
+		}
+	}
+	return false
 }
 
 func hasText(m *llm.Message) bool {

@@ -76,10 +76,10 @@ func appendContent(b []byte, m *llm.Message) []byte {
 	if !hasText && len(m.ToolCalls) > 0 {
 		return append(b, "null"...)
 	}
-	if len(m.Content) == 1 {
+	if len(m.Content) == 1 && m.Content[0].Type == llm.PartText {
 		return appendString(b, m.Content[0].Text)
 	}
-	return appendString(b, m.Text())
+	return appendString(b, m.Text()) // text parts only: reasoning has no field here
 }
 
 // appendUsage writes OpenAI's usage object. Arbiter's usage already follows OpenAI's
