@@ -14,7 +14,15 @@ import (
 // fields in a fixed order, integers as varints, strings length-prefixed. It is about
 // the size of the answer's text plus a few dozen bytes, several times smaller and
 // faster than JSON, and decoding from a string shares that string's memory.
-const codecVersion byte = 1
+//
+// Version 2 adds each part's Signature and Data (reasoning blocks). An entry none of
+// whose parts has either is still written as version 1, which replicas that predate
+// version 2 can read; both versions decode here. An unknown version is an error, which
+// stores count as a miss.
+const (
+	codecVersion1 byte = 1
+	codecVersion  byte = 2
+)
 
 // MarshalEntry encodes e in the binary form.
 func MarshalEntry(e *Entry) []byte {
@@ -27,7 +35,7 @@ func MarshalEntry(e *Entry) []byte {
 			n += 32 + len(m.Name) + len(m.ToolCallID) + len(m.ToolName)
 			for j := range m.Content {
 				p := &m.Content[j]
-				n += 16 + len(p.Text) + len(p.ImageURL) + len(p.MediaType) + len(p.Base64) + len(p.Detail) + len(p.CacheControl)
+				n += 16 + len(p.Text) + len(p.ImageURL) + len(p.MediaType) + len(p.Base64) + len(p.Detail) + len(p.CacheControl) + len(p.Signature) + len(p.Data)
 			}
 			for j := range m.ToolCalls {
 				n += 8 + len(m.ToolCalls[j].ID) + len(m.ToolCalls[j].Name) + len(m.ToolCalls[j].Arguments)
@@ -35,7 +43,11 @@ func MarshalEntry(e *Entry) []byte {
 		}
 	}
 	w := codecWriter{b: make([]byte, 0, n)}
-	w.b = append(w.b, codecVersion)
+	version := codecVersion1
+	if r != nil && hasOpaqueParts(r) {
+		version = codecVersion
+	}
+	w.b = append(w.b, version)
 	w.varint(timeNS(e.Stored))
 	w.varint(timeNS(e.Expires))
 	w.str(e.Model)
@@ -77,6 +89,10 @@ func MarshalEntry(e *Entry) []byte {
 			w.str(p.Base64)
 			w.str(p.Detail)
 			w.str(string(p.CacheControl))
+			if version >= codecVersion {
+				w.str(p.Signature)
+				w.str(p.Data)
+			}
 		}
 		w.uvarint(uint64(len(m.ToolCalls)))
 		for j := range m.ToolCalls {
@@ -92,8 +108,9 @@ func MarshalEntry(e *Entry) []byte {
 // UnmarshalEntry decodes the binary form. Strings in the result share data's memory.
 func UnmarshalEntry(data string) (*Entry, error) {
 	rd := codecReader{s: data}
-	if v := rd.byte(); v != codecVersion {
-		return nil, fmt.Errorf("cache: decode entry: unknown version %d", v)
+	version := rd.byte()
+	if version != codecVersion && version != codecVersion1 {
+		return nil, fmt.Errorf("cache: decode entry: unknown version %d", version)
 	}
 	e := &Entry{Response: &llm.Response{}}
 	e.Stored = nsTime(rd.varint())
@@ -140,6 +157,10 @@ func UnmarshalEntry(data string) (*Entry, error) {
 			if cc := rd.str(); cc != "" {
 				p.CacheControl = []byte(cc)
 			}
+			if version >= codecVersion {
+				p.Signature = rd.str()
+				p.Data = rd.str()
+			}
 		}
 		if n := rd.length(); n > 0 {
 			m.ToolCalls = make([]llm.ToolCall, n)
@@ -158,6 +179,18 @@ func UnmarshalEntry(data string) (*Entry, error) {
 		return nil, errors.New("cache: decode entry: trailing bytes")
 	}
 	return e, nil
+}
+
+// hasOpaqueParts reports whether any part of r needs version 2 (a signature or data).
+func hasOpaqueParts(r *llm.Response) bool {
+	for i := range r.Choices {
+		for j := range r.Choices[i].Message.Content {
+			if p := &r.Choices[i].Message.Content[j]; p.Signature != "" || p.Data != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func timeNS(t time.Time) int64 {

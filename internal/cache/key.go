@@ -147,6 +147,8 @@ const (
 	tagExtra
 	tagLastUserOmitted
 	tagPartType
+	tagPartSignature
+	tagPartData
 )
 
 // Domain separators: an exact key and a prefix key never share a hash.
@@ -323,7 +325,7 @@ func sizeHint(namespace string, req *llm.Request) int {
 		n += 16 + len(m.Name) + len(m.ToolCallID) + len(m.ToolName)
 		for j := range m.Content {
 			p := &m.Content[j]
-			n += 16 + len(p.Text) + len(p.ImageURL) + len(p.Base64) + len(p.MediaType) + len(p.Detail)
+			n += 16 + len(p.Text) + len(p.ImageURL) + len(p.Base64) + len(p.MediaType) + len(p.Detail) + len(p.Signature) + len(p.Data)
 		}
 		for j := range m.ToolCalls {
 			tc := &m.ToolCalls[j]
@@ -440,6 +442,9 @@ func (e *keyEncoder) message(m *llm.Message, omitText bool) error {
 		if p.Detail != "" && p.Detail != "auto" {
 			e.tagStr(tagPartDetail, p.Detail)
 		}
+		// A reasoning block's signature or redacted data is what the provider checks.
+		e.tagStr(tagPartSignature, p.Signature)
+		e.tagStr(tagPartData, p.Data)
 	}
 	e.uvarint(uint64(len(m.ToolCalls)))
 	for i := range m.ToolCalls {

@@ -105,6 +105,20 @@ func TestKeyChangesWithEverythingThatChangesTheAnswer(t *testing.T) {
 	}
 }
 
+func TestKeyTellsReasoningBlocksApartBySignatureAndData(t *testing.T) {
+	with := func(p llm.Part) Key {
+		r := baseRequest()
+		r.Messages[2].Content = []llm.Part{p}
+		return mustKey(t, "tenant-a", r)
+	}
+	if with(llm.Part{Type: llm.PartThinking, Text: "t", Signature: "sig-1"}) == with(llm.Part{Type: llm.PartThinking, Text: "t", Signature: "sig-2"}) {
+		t.Error("thinking blocks with different signatures share a key")
+	}
+	if with(llm.Part{Type: llm.PartRedactedThinking, Data: "data-1"}) == with(llm.Part{Type: llm.PartRedactedThinking, Data: "data-2"}) {
+		t.Error("redacted thinking blocks with different data share a key")
+	}
+}
+
 func TestKeyIgnoresWhatCannotChangeTheAnswer(t *testing.T) {
 	cases := map[string]func(r *llm.Request){
 		"stream":        func(r *llm.Request) { r.Stream = true; r.IncludeUsage = true },

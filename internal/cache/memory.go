@@ -342,7 +342,7 @@ func entryBytes(k Key, e *Entry) int64 {
 		n += sizeChoice + int64(len(c.FinishReason)+len(c.Message.Name)+len(c.Message.ToolCallID)+len(c.Message.ToolName))
 		for j := range c.Message.Content {
 			p := &c.Message.Content[j]
-			n += sizePart + int64(len(p.Text)+len(p.ImageURL)+len(p.MediaType)+len(p.Base64)+len(p.Detail)+len(p.CacheControl))
+			n += sizePart + int64(len(p.Text)+len(p.ImageURL)+len(p.MediaType)+len(p.Base64)+len(p.Detail)+len(p.CacheControl)+len(p.Signature)+len(p.Data))
 		}
 		for j := range c.Message.ToolCalls {
 			tc := &c.Message.ToolCalls[j]
