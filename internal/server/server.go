@@ -65,9 +65,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (s *Server, err err
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	s = &Server{Config: cfg, log: log}
+	// Every error return sets s to nil; release what was opened through this copy.
+	opened := s
 	defer func() {
 		if err != nil {
-			s.Close(context.Background())
+			opened.Close(context.Background())
 		}
 	}()
 
