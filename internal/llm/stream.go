@@ -19,6 +19,7 @@ const (
 	// it: Text is the next piece of the reasoning block being streamed, Signature the
 	// next piece of its signature (Anthropic signs a block after its text, so reasoning
 	// after a signature starts a new block), and Redacted a whole redacted block's data.
+	// Signed says the block will be signed.
 	// Encoders for formats that cannot carry reasoning drop it.
 	EventReasoning
 	// EventToolCall opens a tool call: ToolIndex, ToolCall.ID and ToolCall.Name are
@@ -37,7 +38,11 @@ const (
 // Event is one step of a streamed response. Choice is the index of the choice it
 // belongs to (always 0 unless n > 1).
 type Event struct {
-	Type         EventType
+	Type EventType
+	// Signed marks an EventReasoning piece of a block its provider signs (Anthropic's
+	// thinking; the signature follows the text), so that an encoder can stream it to a
+	// client who may send it back, before the signature has arrived.
+	Signed       bool `json:",omitempty"`
 	Choice       int
 	Text         string
 	ToolIndex    int
@@ -263,15 +268,15 @@ func Events(r *Response, chunk int) []Event {
 			case PartThinking:
 				for t := p.Text; t != ""; {
 					n := pieceLen(t, chunk)
-					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Text: t[:n]})
+					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Text: t[:n], Signed: p.Signature != ""})
 					t = t[n:]
 				}
 				if p.Signature != "" {
-					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Signature: p.Signature})
+					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Signature: p.Signature, Signed: true})
 				}
 			case PartRedactedThinking:
 				if p.Data != "" {
-					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Redacted: p.Data})
+					evs = append(evs, Event{Type: EventReasoning, Choice: c.Index, Redacted: p.Data, Signed: true})
 				}
 			}
 		}

@@ -75,6 +75,9 @@ func TestEventsThenCollectKeepsSignedReasoningInOrder(t *testing.T) {
 	evs := Events(resp, 8)
 	sigs := 0
 	for _, e := range evs {
+		if e.Type == EventReasoning && !e.Signed {
+			t.Fatalf("reasoning of a signed block not marked Signed: %+v", e)
+		}
 		if e.Type == EventReasoning && e.Signature != "" {
 			sigs++
 			if e.Text != "" {

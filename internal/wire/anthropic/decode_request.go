@@ -263,6 +263,10 @@ func decodeMessages(raw json.RawMessage) ([]llm.Message, error) {
 				switch b.Type {
 				case "text":
 					msg.Content = append(msg.Content, llm.Part{Type: llm.PartText, Text: *b.Text, CacheControl: b.CacheControl})
+				case "thinking":
+					msg.Content = append(msg.Content, llm.Part{Type: llm.PartThinking, Text: *b.Thinking, Signature: deref(b.Signature)})
+				case "redacted_thinking":
+					msg.Content = append(msg.Content, llm.Part{Type: llm.PartRedactedThinking, Data: b.Data})
 				case "tool_use":
 					toolNames[b.ID] = b.Name
 					msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: string(b.Input)})
@@ -271,7 +275,6 @@ func decodeMessages(raw json.RawMessage) ([]llm.Message, error) {
 				case "tool_result":
 					return nil, invalid(fmt.Sprintf("%s.content[%d].type", path, j), "%s.content[%d].type: tool_result blocks are only allowed in user messages", path, j)
 				}
-				// thinking and redacted_thinking blocks are dropped: see doc.go.
 			}
 			out = append(out, msg)
 			continue
@@ -330,6 +333,9 @@ func decodeContent(raw json.RawMessage, path string) ([]wireBlock, error) {
 			ToolUseID    string          `json:"tool_use_id"`
 			Content      json.RawMessage `json:"content"`
 			IsError      bool            `json:"is_error"`
+			Thinking     *string         `json:"thinking"`
+			Signature    *string         `json:"signature"`
+			Data         *string         `json:"data"`
 			CacheControl json.RawMessage `json:"cache_control"`
 		}
 		if jsonKind(it) != "object" || json.Unmarshal(it, &b) != nil {
@@ -362,7 +368,18 @@ func decodeContent(raw json.RawMessage, path string) ([]wireBlock, error) {
 			}
 			wb.ToolUseID, wb.IsError = b.ToolUseID, b.IsError
 			wb.Content = b.Content
-		case "thinking", "redacted_thinking":
+		case "thinking":
+			// The signature is kept as sent; without one the block cannot go back to
+			// Anthropic (see EncodeRequest), which is the provider that would check it.
+			if b.Thinking == nil {
+				return nil, invalid(bp+".thinking", "%s.thinking: field required", bp)
+			}
+			wb.Thinking, wb.Signature = b.Thinking, b.Signature
+		case "redacted_thinking":
+			if b.Data == nil || *b.Data == "" {
+				return nil, invalid(bp+".data", "%s.data: field required", bp)
+			}
+			wb.Data = *b.Data
 		default:
 			return nil, invalid(bp+".type", "%s.type: content block type %q is not supported (supported: text, image, tool_use, tool_result)", bp, b.Type)
 		}
@@ -423,6 +440,13 @@ func blockPart(b wireBlock) llm.Part {
 		p.MediaType, p.Base64 = b.Source.MediaType, b.Source.Data
 	}
 	return p
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func invalid(param, format string, args ...any) *llm.Error {

@@ -13,8 +13,14 @@ package anthropic
 //   - top_k, thinking, service_tier, container, mcp_servers, context_management,
 //     output_format and any unknown field go to Extra: sent verbatim when the
 //     request goes to Anthropic, dropped for other providers.
-//   - thinking and redacted_thinking blocks in assistant history are dropped (their
-//     signatures only mean something to Anthropic).
+//   - thinking and redacted_thinking blocks in assistant history become reasoning
+//     parts (llm.PartThinking with its signature, llm.PartRedactedThinking with its
+//     data) ahead of the turn's text. EncodeRequest sends them back in their order,
+//     before the text and tool_use blocks, exactly as received, as the API requires
+//     of the last assistant turn when thinking is enabled; the OpenAI and Gemini
+//     encoders drop them (a signature only means something to Anthropic). Thinking
+//     that came after a tool_use (interleaved thinking) moves ahead of it. Such
+//     blocks in user turns are dropped.
 //   - Rejected with invalid_request (400) rather than dropped: document, search_result
 //     and container_upload blocks, server tools (web_search_…, bash_…, …), image
 //     sources other than base64 and url, citations requested on documents.
@@ -31,20 +37,26 @@ package anthropic
 //     tool_choice forces it (or "any" when the client also offers real tools);
 //     DecodeResponse / StreamDecoder with WithJSONTool turn that call back into the
 //     answer's JSON text with finish reason stop.
+//   - Unsigned reasoning parts (another provider's reasoning) are not sent: Anthropic
+//     would refuse a thinking block without a valid signature.
 //   - Not sent (no Anthropic equivalent): seed, presence_penalty, frequency_penalty,
 //     reasoning_effort, metadata other than the user, image detail, tool strict,
 //     Extra from other formats. n > 1 is refused (invalid_request).
 //
 // Responses and streams:
 //   - Only choice 0 is encoded (the format has one).
-//   - Neutral reasoning is not emitted as thinking blocks (a client could not send
-//     them back without a valid signature); upstream thinking is decoded as
-//     EventReasoning in streams and dropped in whole responses.
+//   - Upstream thinking and redacted_thinking blocks are decoded, whole and streamed
+//     (thinking_delta, signature_delta), into signed reasoning: parts of the
+//     response, and EventReasoning events marked Signed.
+//   - Signed reasoning is encoded for Anthropic clients as thinking blocks (streamed
+//     as thinking_delta then signature_delta) and redacted_thinking blocks, before
+//     the text; unsigned reasoning (OpenAI-compatible hosts' reasoning_content,
+//     Gemini thoughts) is not emitted, because the client could not send it back.
 //   - stop_sequence (which sequence matched) is not carried: neutral has no field.
 //   - Upstream stop_reason pause_turn maps to stop; model_context_window_exceeded
 //     to length; refusal ↔ content_filter.
 //   - Usage: input_tokens excludes cache reads and writes; neutral InputTokens
 //     includes both, so the codec adds them in and takes them out. server_tool_use
 //     and service_tier usage fields are dropped.
-//   - citations, signature and citations deltas are dropped.
+//   - citations and citations deltas are dropped.
 //   - Mid-stream errors are written as overloaded_error (overload) or api_error.

@@ -304,11 +304,31 @@ func contentBlocks(parts []llm.Part, path string) ([]wireBlock, error) {
 				return nil, invalid(fmt.Sprintf("%s[%d]", path, j), "%s[%d]: %v", path, j, err)
 			}
 			blocks = append(blocks, wireBlock{Type: "image", Source: src, CacheControl: p.CacheControl})
+		case llm.PartThinking, llm.PartRedactedThinking:
+			// Signed reasoning goes back exactly as Anthropic issued it, in its place
+			// (ahead of the turn's text and tool_use, as it came). Unsigned reasoning
+			// (another provider's) would be refused: it is not sent.
+			if b, ok := thinkingBlock(&parts[j]); ok {
+				blocks = append(blocks, b)
+			}
 		default:
 			return nil, invalid(fmt.Sprintf("%s[%d].type", path, j), "%s[%d].type: unsupported part type %q", path, j, p.Type)
 		}
 	}
 	return blocks, nil
+}
+
+// thinkingBlock writes a signed reasoning part as Anthropic's thinking or
+// redacted_thinking block; ok is false for unsigned reasoning.
+func thinkingBlock(p *llm.Part) (wireBlock, bool) {
+	if !p.Signed() {
+		return wireBlock{}, false
+	}
+	if p.Type == llm.PartRedactedThinking {
+		return wireBlock{Type: "redacted_thinking", Data: p.Data}, true
+	}
+	text, sig := p.Text, p.Signature
+	return wireBlock{Type: "thinking", Thinking: &text, Signature: &sig}, true
 }
 
 func imageSource(p llm.Part) (*wireSource, error) {

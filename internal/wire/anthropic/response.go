@@ -28,9 +28,7 @@ func EncodeResponse(r *llm.Response) ([]byte, error) {
 	reason := "end_turn"
 	if len(r.Choices) > 0 {
 		c := r.Choices[0]
-		if t := c.Message.Text(); t != "" {
-			w.Content = append(w.Content, textBlock(t, nil))
-		}
+		w.Content = responseBlocks(w.Content, &c.Message)
 		for _, tc := range c.Message.ToolCalls {
 			w.Content = append(w.Content, wireBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: toolInput(tc.Arguments)})
 		}
@@ -42,6 +40,40 @@ func EncodeResponse(r *llm.Response) ([]byte, error) {
 		return nil, fmt.Errorf("anthropic: encoding response: %w", err)
 	}
 	return body, nil
+}
+
+// responseBlocks appends a response message's content in order: signed reasoning as
+// thinking and redacted_thinking blocks, consecutive text parts as one text block.
+// Unsigned reasoning (another provider's) is left out: the client could not send it
+// back.
+func responseBlocks(out []wireBlock, m *llm.Message) []wireBlock {
+	if len(m.Content) == 1 && m.Content[0].Type == llm.PartText {
+		if t := m.Content[0].Text; t != "" {
+			out = append(out, textBlock(t, nil))
+		}
+		return out
+	}
+	var text strings.Builder
+	flush := func() {
+		if text.Len() > 0 {
+			out = append(out, textBlock(text.String(), nil))
+			text.Reset()
+		}
+	}
+	for i := range m.Content {
+		p := &m.Content[i]
+		switch p.Type {
+		case llm.PartText:
+			text.WriteString(p.Text)
+		case llm.PartThinking, llm.PartRedactedThinking:
+			if b, ok := thinkingBlock(p); ok {
+				flush()
+				out = append(out, b)
+			}
+		}
+	}
+	flush()
+	return out
 }
 
 // DecodeResponse parses a Messages API response body.
@@ -60,12 +92,25 @@ func DecodeResponse(body []byte, opts ...ResponseOption) (*llm.Response, error) 
 	msg := llm.Message{Role: llm.RoleAssistant}
 	var text strings.Builder
 	usedJSONTool := false
+	// Reasoning blocks keep their place among the text (which is joined between them).
+	flush := func() {
+		if text.Len() > 0 {
+			msg.Content = append(msg.Content, llm.Part{Type: llm.PartText, Text: text.String()})
+			text.Reset()
+		}
+	}
 	for _, b := range w.Content {
 		switch b.Type {
 		case "text":
 			if b.Text != nil {
 				text.WriteString(*b.Text)
 			}
+		case "thinking":
+			flush()
+			msg.Content = append(msg.Content, llm.Part{Type: llm.PartThinking, Text: deref(b.Thinking), Signature: deref(b.Signature)})
+		case "redacted_thinking":
+			flush()
+			msg.Content = append(msg.Content, llm.Part{Type: llm.PartRedactedThinking, Data: b.Data})
 		case "tool_use":
 			if o.jsonTool != "" && b.Name == o.jsonTool {
 				usedJSONTool = true
@@ -79,9 +124,7 @@ func DecodeResponse(body []byte, opts ...ResponseOption) (*llm.Response, error) 
 			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
 		}
 	}
-	if text.Len() > 0 {
-		msg.Content = []llm.Part{{Type: llm.PartText, Text: text.String()}}
-	}
+	flush()
 	reason := ""
 	if w.StopReason != nil {
 		reason = *w.StopReason

@@ -17,20 +17,26 @@ type StreamOptions struct {
 // StreamEncoder turns neutral events into Anthropic's SSE events: message_start,
 // content_block_start/delta/stop per text or tool_use block, then message_delta
 // (stop_reason and cumulative usage) and message_stop at Finish. Only choice 0 is
-// encoded; reasoning is dropped (see doc.go).
+// encoded. Signed reasoning becomes thinking blocks (thinking_delta, then
+// signature_delta) and redacted_thinking blocks; unsigned reasoning is dropped (see
+// doc.go).
 type StreamEncoder struct {
 	opts    StreamOptions
 	started bool
 	ended   bool
 	// open is the index of the open content block, -1 when none; openText says
-	// whether it is a text block (text deltas append to it).
-	open      int
-	openText  bool
-	blocks    int
-	toolBlock map[int]int // neutral ToolIndex → content block index
-	finish    llm.FinishReason
-	usage     *llm.Usage
-	buf       []byte
+	// whether it is a text block (text deltas append to it), openThinking whether it
+	// is a thinking block, and thinkingSigned whether its signature has begun (more
+	// reasoning text is then another block).
+	open           int
+	openText       bool
+	openThinking   bool
+	thinkingSigned bool
+	blocks         int
+	toolBlock      map[int]int // neutral ToolIndex → content block index
+	finish         llm.FinishReason
+	usage          *llm.Usage
+	buf            []byte
 }
 
 // NewStreamEncoder returns an encoder for one response.
@@ -54,6 +60,7 @@ type blockDelta struct {
 	Text        *string `json:"text,omitempty"`
 	PartialJSON *string `json:"partial_json,omitempty"`
 	Thinking    *string `json:"thinking,omitempty"`
+	Signature   *string `json:"signature,omitempty"`
 }
 
 type streamEvent struct {
@@ -103,7 +110,7 @@ func (e *StreamEncoder) closeBlock(w *sse.Writer) error {
 		return nil
 	}
 	i := e.open
-	e.open, e.openText = -1, false
+	e.open, e.openText, e.openThinking, e.thinkingSigned = -1, false, false, false
 	return e.write(w, streamEvent{Type: "content_block_stop", Index: &i})
 }
 
@@ -143,6 +150,8 @@ func (e *StreamEncoder) Encode(w *sse.Writer, ev llm.Event) error {
 		i := e.open
 		return e.write(w, streamEvent{Type: "content_block_delta", Index: &i,
 			Delta: blockDelta{Type: "text_delta", Text: &ev.Text}})
+	case llm.EventReasoning:
+		return e.reasoning(w, ev)
 	case llm.EventToolCall:
 		i, err := e.openBlock(w, wireBlock{Type: "tool_use", ID: ev.ToolCall.ID, Name: ev.ToolCall.Name, Input: json.RawMessage(`{}`)})
 		if err != nil {
@@ -171,6 +180,43 @@ func (e *StreamEncoder) Encode(w *sse.Writer, ev llm.Event) error {
 		}
 	}
 	return nil
+}
+
+// reasoning writes a piece of signed reasoning: thinking text and signature deltas
+// into the open thinking block (opening one when needed), or a whole redacted block.
+func (e *StreamEncoder) reasoning(w *sse.Writer, ev llm.Event) error {
+	if !ev.Signed {
+		return nil // another provider's reasoning: the client could not send it back
+	}
+	if ev.Redacted != "" {
+		if _, err := e.openBlock(w, wireBlock{Type: "redacted_thinking", Data: ev.Redacted}); err != nil {
+			return err
+		}
+		return e.closeBlock(w)
+	}
+	if ev.Text == "" && ev.Signature == "" {
+		return nil
+	}
+	if e.open < 0 || !e.openThinking || e.thinkingSigned && ev.Text != "" {
+		empty := ""
+		if _, err := e.openBlock(w, wireBlock{Type: "thinking", Thinking: &empty}); err != nil {
+			return err
+		}
+		e.openThinking = true
+	}
+	i := e.open
+	if ev.Text != "" {
+		if err := e.write(w, streamEvent{Type: "content_block_delta", Index: &i,
+			Delta: blockDelta{Type: "thinking_delta", Thinking: &ev.Text}}); err != nil {
+			return err
+		}
+	}
+	if ev.Signature == "" {
+		return nil
+	}
+	e.thinkingSigned = true
+	return e.write(w, streamEvent{Type: "content_block_delta", Index: &i,
+		Delta: blockDelta{Type: "signature_delta", Signature: &ev.Signature}})
 }
 
 // Finish closes any open block and writes message_delta and message_stop.
@@ -258,6 +304,7 @@ type inDelta struct {
 	Text         string  `json:"text"`
 	PartialJSON  string  `json:"partial_json"`
 	Thinking     string  `json:"thinking"`
+	Signature    string  `json:"signature"`
 	StopReason   *string `json:"stop_reason"`
 	StopSequence *string `json:"stop_sequence"`
 }
@@ -308,9 +355,16 @@ func (d *StreamDecoder) Decode(name string, data []byte) ([]llm.Event, bool, err
 			}
 			return []llm.Event{out}, false, nil
 		case "thinking":
+			// Anthropic signs every thinking block (the signature comes last, in a
+			// signature_delta): its pieces are marked Signed from the start.
 			d.blocks[ev.Index] = blockState{kind: "thinking"}
-			if b.Thinking != "" {
-				return []llm.Event{{Type: llm.EventReasoning, Text: b.Thinking}}, false, nil
+			if t, sig := deref(b.Thinking), deref(b.Signature); t != "" || sig != "" {
+				return []llm.Event{{Type: llm.EventReasoning, Text: t, Signature: sig, Signed: true}}, false, nil
+			}
+		case "redacted_thinking":
+			d.blocks[ev.Index] = blockState{kind: "other"}
+			if b.Data != "" {
+				return []llm.Event{{Type: llm.EventReasoning, Redacted: b.Data, Signed: true}}, false, nil
 			}
 		default:
 			d.blocks[ev.Index] = blockState{kind: "other"}
@@ -339,7 +393,11 @@ func (d *StreamDecoder) Decode(name string, data []byte) ([]llm.Event, bool, err
 			}
 		case "thinking_delta":
 			if dl.Thinking != "" {
-				return []llm.Event{{Type: llm.EventReasoning, Text: dl.Thinking}}, false, nil
+				return []llm.Event{{Type: llm.EventReasoning, Text: dl.Thinking, Signed: true}}, false, nil
+			}
+		case "signature_delta":
+			if dl.Signature != "" {
+				return []llm.Event{{Type: llm.EventReasoning, Signature: dl.Signature, Signed: true}}, false, nil
 			}
 		}
 		return nil, false, nil

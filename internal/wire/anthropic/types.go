@@ -47,8 +47,11 @@ type wireBlock struct {
 	ToolUseID string `json:"tool_use_id,omitempty"`
 	Content   any    `json:"content,omitempty"` // string or []wireBlock
 	IsError   bool   `json:"is_error,omitempty"`
-	// thinking (decoded from responses only)
-	Thinking string `json:"thinking,omitempty"`
+	// thinking (its text may be empty, and the signature absent while streaming)
+	Thinking  *string `json:"thinking,omitempty"`
+	Signature *string `json:"signature,omitempty"`
+	// redacted_thinking
+	Data string `json:"data,omitempty"`
 
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
