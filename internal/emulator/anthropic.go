@@ -27,6 +27,8 @@ func anthropicWire() *wire {
 		respID:         func(hex string) string { return "msg_" + hex },
 		toolID:         func(hex string) string { return "toolu_" + hex },
 		malformedEvent: "content_block_delta",
+		check:          checkThinkingHistory,
+		adorn:          addThinking,
 	}
 }
 

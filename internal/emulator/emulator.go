@@ -10,7 +10,9 @@
 //	POST /v1/embeddings         OpenAI embeddings
 //	GET  /v1/models             OpenAI model list
 //	POST /v1/messages           Anthropic Messages; auth: x-api-key (or Authorization),
-//	                            and the anthropic-version header is required
+//	                            and the anthropic-version header is required; with
+//	                            "thinking" enabled, answers open with a signed thinking
+//	                            block and history is checked as Anthropic does (thinking.go)
 //	POST /v1/messages/count_tokens   Anthropic token count (the brain's estimate)
 //	POST /v1beta/models/{model}:generateContent, :streamGenerateContent (?alt=sse),
 //	     :embedContent, :batchEmbedContents   Gemini; auth: x-goog-api-key or ?key=

@@ -33,6 +33,11 @@ type wire struct {
 	toolID func(hex string) string
 	// malformedEvent is the SSE event name a broken event is sent under.
 	malformedEvent string
+	// check, when set, validates a decoded request against its body the way the
+	// provider does beyond the codec (Anthropic's thinking history); adorn adds what
+	// the format's models say beside the brain's answer (Anthropic's thinking).
+	check func(body []byte, req *llm.Request) *llm.Error
+	adorn func(req *llm.Request, resp *llm.Response)
 }
 
 // writeError answers with the format's error shape. status, when not zero, replaces
@@ -174,6 +179,12 @@ func (e *Emulator) serveChat(w http.ResponseWriter, r *http.Request, wf *wire, p
 	if x.model == "" {
 		x.model = req.Model
 	}
+	if wf.check != nil {
+		if le := wf.check(body, req); le != nil {
+			x.decodeFailed(le)
+			return
+		}
+	}
 	e.stats.received(x.model, path)
 	set, lerr := e.settingsFor(x.model, r.Header)
 	if lerr != nil {
@@ -188,6 +199,9 @@ func (e *Emulator) serveChat(w http.ResponseWriter, r *http.Request, wf *wire, p
 	lat := set.latency.For(bodyHash)
 
 	resp := Generate(req, x.model)
+	if wf.adorn != nil {
+		wf.adorn(req, resp)
+	}
 	applyUsage(resp, set.usage)
 	hex := strings.TrimPrefix(resp.ID, "chatcmpl-")
 	resp.ID = wf.respID(hex)

@@ -58,8 +58,25 @@ func (l Latency) Schedule(resp *llm.Response) []Step {
 		steps = append(steps, Step{At: at, Event: ev})
 	}
 	for _, c := range resp.Choices {
-		for _, piece := range wordChunks(c.Message.Text()) {
-			emit(llm.Event{Type: llm.EventText, Choice: c.Index, Text: piece}, piece)
+		for k := range c.Message.Content {
+			p := &c.Message.Content[k]
+			switch p.Type {
+			case llm.PartText:
+				for _, piece := range wordChunks(p.Text) {
+					emit(llm.Event{Type: llm.EventText, Choice: c.Index, Text: piece}, piece)
+				}
+			case llm.PartThinking:
+				// Streamed as Anthropic does: the text in pieces, then the signature.
+				signed := p.Signature != ""
+				for _, piece := range wordChunks(p.Text) {
+					emit(llm.Event{Type: llm.EventReasoning, Choice: c.Index, Text: piece, Signed: signed}, piece)
+				}
+				if signed {
+					steps = append(steps, Step{At: at, Event: llm.Event{Type: llm.EventReasoning, Choice: c.Index, Signature: p.Signature, Signed: true}})
+				}
+			case llm.PartRedactedThinking:
+				steps = append(steps, Step{At: at, Event: llm.Event{Type: llm.EventReasoning, Choice: c.Index, Redacted: p.Data, Signed: true}})
+			}
 		}
 		for j, tc := range c.Message.ToolCalls {
 			emit(llm.Event{Type: llm.EventToolCall, Choice: c.Index, ToolIndex: j,
