@@ -193,3 +193,35 @@ func TestThinkingCachedAnswerReplaysTheSignedBlock(t *testing.T) {
 		}
 	}
 }
+
+// An Anthropic client's thinking blocks are Anthropic's: when its conversation is
+// routed to an OpenAI-format or Gemini provider they are not sent, neither as text nor
+// as a signature, and the turn still succeeds.
+func TestThinkingHistoryNeverReachesOtherProviders(t *testing.T) {
+	s, rec := newMatrixStack(t)
+	c := anthropicSDK(s.arbSrv.URL)
+	for _, p := range []matrixProvider{matrixProviders[0], matrixProviders[2]} {
+		params := thinkingTurn(p.model, "Use get_weather for Paris.")
+		params.Messages = append(params.Messages,
+			anthropic.NewAssistantMessage(
+				anthropic.NewThinkingBlock("SIGNATURE-ANTHROPIC-ONLY", "THOUGHT-the user wants Paris weather"),
+				anthropic.NewRedactedThinkingBlock("REDACTED-ANTHROPIC-ONLY"),
+				anthropic.NewToolUseBlock("toolu_1", map[string]any{"city": "Paris", "days": 1}, "get_weather")),
+			anthropic.NewUserMessage(anthropic.NewToolResultBlock("toolu_1", "21 C", false)))
+		for _, stream := range []bool{false, true} {
+			msg, _, err := sendMessage(context.Background(), c, params, stream)
+			if err != nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+			if len(msg.Content) != 1 || msg.Content[0].Type != "text" || !strings.Contains(msg.Content[0].Text, "21 C") {
+				t.Fatalf("%s: %+v", p.name, msg.Content)
+			}
+			body := jsonOf(lastUpstream(t, rec, p).body)
+			for _, secret := range []string{"SIGNATURE-ANTHROPIC-ONLY", "THOUGHT-", "REDACTED-ANTHROPIC-ONLY", "budget_tokens"} {
+				if strings.Contains(body, secret) {
+					t.Fatalf("%s received %s: %s", p.name, secret, body)
+				}
+			}
+		}
+	}
+}
