@@ -233,3 +233,31 @@ func BenchmarkNearestHNSW(b *testing.B) {
 		c.nearest(sc, q[0], now)
 	}
 }
+
+// BenchmarkVerifierJudge is the verifier on one candidate as a lookup runs it
+// (analysis of the cached text, guards, features, word model, pair network,
+// trees), without embedding; a lookup runs it on up to 4 candidates.
+func BenchmarkVerifierJudge(b *testing.B) {
+	v, err := DefaultVerifier(embed.KindUSE)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vs, _ := hashEmbedder{}.Embed(context.Background(), []string{"a", "b"})
+	cached := "Can you explain how the Go garbage collector decides when to run, and which settings reduce pause times in a busy web server?"
+	q := analyze(prompt30)
+	for b.Loop() {
+		v.judge(analyze(cached), q, vs[0], vs[1], 0.9, 0.9, 0)
+	}
+}
+
+// BenchmarkPairNet is the pair network alone on one candidate.
+func BenchmarkPairNet(b *testing.B) {
+	v, err := DefaultVerifier(embed.KindUSE)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vs, _ := hashEmbedder{}.Embed(context.Background(), []string{"a", "b"})
+	for b.Loop() {
+		v.m.Net.score(vs[0], vs[1])
+	}
+}

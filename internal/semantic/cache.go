@@ -328,7 +328,7 @@ func (c *Cache) decide(sc cache.Key, text string, vec, sv []float32, threshold f
 		if sv != nil && cd.it.static != nil {
 			cosStatic = float64(dotInt8(sv, cd.it.static, cd.it.sscale))
 		}
-		v := c.verifier.judge(analyze(cd.it.text), q, cd.cos, cosStatic, threshold)
+		v := c.verifier.judge(analyze(cd.it.text), q, cd.it.vec, vec, cd.cos, cosStatic, threshold)
 		if i == 0 {
 			d.Probability, d.Guard = v.Probability, v.Guard
 			switch {

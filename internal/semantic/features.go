@@ -82,6 +82,17 @@ var opposites = [][2]string{
 	{"men", "women"}, {"man", "woman"}, {"boy", "girl"},
 	{"male", "female"}, {"advantages", "disadvantages"}, {"pros", "cons"}, {"light", "dark"},
 	{"first", "last"}, {"yes", "no"}, {"love", "hate"}, {"win", "lose"}, {"gain", "lose"},
+	{"big", "small"}, {"large", "small"}, {"bigger", "smaller"}, {"larger", "smaller"},
+	{"high", "low"}, {"higher", "lower"}, {"same", "different"}, {"positive", "negative"},
+	{"send", "receive"}, {"fast", "slow"}, {"faster", "slower"}, {"like", "dislike"},
+	{"agree", "disagree"}, {"legal", "illegal"}, {"possible", "impossible"}, {"happy", "unhappy"},
+	{"happy", "sad"}, {"cheap", "expensive"}, {"hot", "cold"}, {"rich", "poor"}, {"strong", "weak"},
+	{"early", "late"}, {"past", "future"}, {"north", "south"}, {"east", "west"}, {"accept", "reject"},
+	{"pass", "fail"}, {"success", "failure"}, {"top", "bottom"}, {"long", "short"}, {"longer", "shorter"},
+	{"heavy", "light"}, {"correct", "incorrect"}, {"odd", "even"}, {"private", "public"},
+	{"online", "offline"}, {"internal", "external"}, {"young", "old"}, {"easiest", "hardest"},
+	{"safe", "dangerous"}, {"empty", "full"}, {"asleep", "awake"}, {"sit", "stand"},
+	{"sitting", "standing"}, {"inside", "outdoors"}, {"indoors", "outdoors"}, {"wet", "dry"},
 }
 
 func sameMultiset(x, y []string) bool {
@@ -118,6 +129,7 @@ const (
 	fCosStatic          // cosine of the static (per-piece) embeddings: word-level agreement
 	fOrderSwap          // same content words in another order ("ethane to ethene" / "ethene to ethane")
 	fWords              // the learned score of the words only one text has (see wordModel)
+	fNet                // the pair network's logit over the two embedding vectors (see pairNet)
 	numFeatures
 )
 
@@ -125,7 +137,7 @@ const (
 var featureNames = [numFeatures]string{
 	"cos", "word_jaccard", "content_jaccard", "char_trigram_jaccard", "bigram_jaccard",
 	"len_ratio", "log_len", "only_a", "only_b", "only_frac", "qword_differ", "qword_one",
-	"containment", "edit_ratio", "cos_minus_lex", "entities", "cos_static", "order_swap", "word_score",
+	"containment", "edit_ratio", "cos_minus_lex", "entities", "cos_static", "order_swap", "word_score", "pair_net",
 }
 
 // features computes the classifier input for cached text a and new text b whose

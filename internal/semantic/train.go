@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -37,8 +38,11 @@ type TrainOptions struct {
 	WordMinCount int     `json:"word_min_count"`
 	WordL2       float64 `json:"word_l2"`
 	WordSteps    int     `json:"word_steps"`
-	// Sweep, when set, is called with cross-validated metrics at a range of thresholds.
-	Sweep func(threshold float64, ms []Metrics) `json:"-"`
+	// Net is the pair network over the two embedding vectors (Hidden 0: none).
+	Net netParams `json:"net"`
+	// Sweep, when set, is called with cross-validated and held-out metrics at a
+	// range of thresholds.
+	Sweep func(kind string, threshold float64, cv, holdout []Metrics) `json:"-"`
 	// Inspect, when set, receives the out-of-fold probabilities (0 off the training part).
 	Inspect func(oof []float64) `json:"-"`
 }
@@ -57,6 +61,7 @@ func DefaultTrainOptions() TrainOptions {
 		WordMinCount:    3,
 		WordL2:          1e-4,
 		WordSteps:       300,
+		Net:             netParams{Hidden: 64, Epochs: 12, Batch: 128, LR: 1e-3, L2: 1e-4, Seed: 20261129},
 	}
 }
 
@@ -74,9 +79,11 @@ type TrainReport struct {
 	Full     []Metrics `json:"full"`
 }
 
-// PairVectors are the embedding cosines of each pair, full and static.
+// PairVectors are the embedding cosines of each pair, full and static, and
+// the full vectors of each pair's texts (A[i], B[i]; shared between pairs).
 type PairVectors struct {
 	Cos, CosStatic []float64
+	A, B           [][]float32
 }
 
 // EmbedPairs computes the cosines of every pair with e (and static, when not
@@ -93,11 +100,13 @@ func EmbedPairs(ctx context.Context, pairs []Pair, e, static embed.Embedder) (Pa
 			return PairVectors{}, err
 		}
 	}
-	pv := PairVectors{Cos: make([]float64, len(pairs)), CosStatic: make([]float64, len(pairs))}
+	pv := PairVectors{Cos: make([]float64, len(pairs)), CosStatic: make([]float64, len(pairs)),
+		A: make([][]float32, len(pairs)), B: make([][]float32, len(pairs))}
 	for i := range pairs {
 		a, b := index[2*i], index[2*i+1]
 		pv.Cos[i] = float64(dot(full[a], full[b]))
 		pv.CosStatic[i] = float64(dot(st[a], st[b]))
+		pv.A[i], pv.B[i] = full[a], full[b]
 	}
 	return pv, nil
 }
@@ -213,6 +222,17 @@ func Train(pairs []Pair, pv PairVectors, kind string, o TrainOptions) (*Verifier
 			mism[i] = mismatched(an[2*i], an[2*i+1])
 		}
 	}
+	// The pair network's logit: out of fold (by the cross-validation folds) on
+	// the training part, and from the network fitted on the whole training part
+	// elsewhere. The trees learn from the out-of-fold logits.
+	var net *pairNet
+	if o.Net.Hidden > 0 && pv.A != nil {
+		var netScore []float64
+		net, netScore = stackNet(pairs, pv, candidate, holdout, cvFold, o)
+		for i := range pairs {
+			feats[i][fNet] = netScore[i]
+		}
+	}
 	// fit trains the word model, then the trees. The trees learn from word scores
 	// that are out-of-fold (by the cross-validation folds), since in-sample scores
 	// of a model with a weight per word are far too confident.
@@ -298,19 +318,30 @@ func Train(pairs []Pair, pv PairVectors, kind string, o TrainOptions) (*Verifier
 	if o.Inspect != nil {
 		o.Inspect(oof)
 	}
-	if o.Sweep != nil {
-		for t := 0.3; t < 0.99; t += 0.05 {
-			o.Sweep(t, Score(pairs, decide(oof, t), train))
-		}
-	}
 
 	final := fit(train)
 	m.Model = *final.tree
 	m.Words = *final.words
+	if net != nil {
+		m.Net = *net
+		// From here on, score as the shipped model does: every pair through the
+		// final network (held-out pairs already are; training pairs had
+		// out-of-fold logits for fitting the trees).
+		for i := range pairs {
+			if candidate(i) {
+				feats[i][fNet] = net.score(pv.A[i], pv.B[i])
+			}
+		}
+	}
 	all := make([]float64, len(pairs))
 	for i := range pairs {
 		if candidate(i) {
 			all[i] = prob(final, i)
+		}
+	}
+	if o.Sweep != nil {
+		for t := 0.3; t < 0.995; t += 0.01 {
+			o.Sweep(kind, round4(t), Score(pairs, decide(oof, t), train), Score(pairs, decide(all, t), holdout))
 		}
 	}
 	hits := decide(all, m.Threshold)
@@ -330,6 +361,54 @@ func Train(pairs []Pair, pv PairVectors, kind string, o TrainOptions) (*Verifier
 		Full:         Score(pairs, hits, nil),
 	}
 	return m, nil
+}
+
+// stackNet fits the pair network on the candidates of the training part: one
+// network per cross-validation fold (scoring that fold) and one on all of it
+// (scoring the rest). The fits are independent, so they run concurrently.
+func stackNet(pairs []Pair, pv PairVectors, candidate, holdout func(int) bool, cvFold func(int) int, o TrainOptions) (*pairNet, []float64) {
+	in := make([][]float32, len(pairs))
+	for i := range pairs {
+		if candidate(i) {
+			in[i] = make([]float32, 2*len(pv.A[i]))
+			pairInput(in[i], pv.A[i], pv.B[i])
+		}
+	}
+	nets := make([]*pairNet, o.CVFolds+1) // the last: all of the training part
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k := range nets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var x [][]float32
+			var y []bool
+			for i, p := range pairs {
+				if candidate(i) && !holdout(i) && cvFold(i) != k {
+					x = append(x, in[i])
+					y = append(y, p.Duplicate)
+				}
+			}
+			np := o.Net
+			np.Seed += uint64(k)
+			nets[k] = trainPairNet(x, y, np)
+		}()
+	}
+	wg.Wait()
+	score := make([]float64, len(pairs))
+	for i := range pairs {
+		if !candidate(i) {
+			continue
+		}
+		k := o.CVFolds
+		if !holdout(i) {
+			k = cvFold(i)
+		}
+		score[i] = nets[k].score(pv.A[i], pv.B[i])
+	}
+	return nets[o.CVFolds], score
 }
 
 func quantile(xs []float64, q float64) float64 {
@@ -381,7 +460,7 @@ func TrainAll(ctx context.Context, pairs []Pair, full, static embed.Embedder, o 
 		if err != nil {
 			return nil, err
 		}
-		pv := PairVectors{Cos: fpv.Cos, CosStatic: spv.Cos}
+		pv := PairVectors{Cos: fpv.Cos, CosStatic: spv.Cos, A: fpv.A, B: fpv.B}
 		say("training the %s verifier…", embed.KindUSE)
 		m, err := Train(pairs, pv, embed.KindUSE, o)
 		if err != nil {
@@ -400,8 +479,8 @@ func TrainAll(ctx context.Context, pairs []Pair, full, static embed.Embedder, o 
 
 // WriteTrainSummary prints a model's operating point and its scores.
 func WriteTrainSummary(w io.Writer, m *VerifierModel) {
-	fmt.Fprintf(w, "verifier for %s: threshold %.3f, cosine floor %.4f, static first-stage floor %.4f, %d trees, %d words\n",
-		m.Embedder, m.Threshold, m.Floor, m.StaticFloor, len(m.Model.Trees), len(m.Words.Weights))
+	fmt.Fprintf(w, "verifier for %s: threshold %.3f, cosine floor %.4f, static first-stage floor %.4f, %d trees, %d words, pair network of %d hidden units\n",
+		m.Embedder, m.Threshold, m.Floor, m.StaticFloor, len(m.Model.Trees), len(m.Words.Weights), m.Net.Hidden)
 	fmt.Fprintf(w, "held out (%d pairs, never trained on):\n", m.Training.HoldoutPairs)
 	FormatMetrics(w, m.Training.Holdout)
 	fmt.Fprintf(w, "cross-validation on the training part (%d pairs, out of fold):\n", m.Training.TrainPairs)

@@ -29,6 +29,7 @@ type VerifierModel struct {
 	// worth the full model (the first stage); 0 disables the first stage.
 	StaticFloor float64     `json:"static_floor"`
 	Words       wordModel   `json:"words"`
+	Net         pairNet     `json:"net"`
 	Model       gbdt        `json:"model"`
 	Training    TrainReport `json:"training"`
 }
@@ -76,9 +77,10 @@ type Verdict struct {
 	Guard       Guard   // the guard that refused, if any
 }
 
-// judge decides on cached text a and new text b with embedding cosines cos and
-// cosStatic, at probability threshold (0: the model's default).
-func (v *Verifier) judge(a, b *analysis, cos, cosStatic, threshold float64) Verdict {
+// judge decides on cached text a and new text b with embedding vectors va and
+// vb (nil: unknown, as for Judge), embedding cosines cos and cosStatic, at
+// probability threshold (0: the model's default).
+func (v *Verifier) judge(a, b *analysis, va, vb []float32, cos, cosStatic, threshold float64) Verdict {
 	if a.norm == b.norm && sameMultiset(a.numbers, b.numbers) {
 		// The same text up to case, spacing and punctuation.
 		return Verdict{Hit: true, Probability: 1}
@@ -91,6 +93,7 @@ func (v *Verifier) judge(a, b *analysis, cos, cosStatic, threshold float64) Verd
 	}
 	f := features(a, b, cos, cosStatic)
 	f[fWords] = v.m.Words.score(a, b)
+	f[fNet] = v.m.Net.score(va, vb)
 	p := v.m.Model.prob(f[:])
 	if threshold <= 0 {
 		threshold = v.m.Threshold
@@ -98,7 +101,9 @@ func (v *Verifier) judge(a, b *analysis, cos, cosStatic, threshold float64) Verd
 	return Verdict{Hit: p >= threshold, Probability: p}
 }
 
-// Judge is judge on raw texts (for tests, tools and explanations).
+// Judge is judge on raw texts (for tests, tools and explanations). It has no
+// embedding vectors, so the pair network contributes a neutral logit of 0: the
+// probability is close to, not the same as, what a lookup computes.
 func (v *Verifier) Judge(cached, query string, cos, cosStatic, threshold float64) Verdict {
-	return v.judge(analyze(cached), analyze(query), cos, cosStatic, threshold)
+	return v.judge(analyze(cached), analyze(query), nil, nil, cos, cosStatic, threshold)
 }

@@ -21,6 +21,8 @@ func TestGuardsRefuseAnswerChangingDifferences(t *testing.T) {
 		{"nobody", "Nobody is walking in the snow", "Some people are walking in the snow", GuardNegation},
 		{"on and off", "How do I turn on dark mode?", "How do I turn off dark mode?", GuardOnOff},
 		{"enable and disable", "How can I enable two-factor login?", "How can I disable two-factor login?", GuardOnOff},
+		{"antonym adjectives", "A big dog is running on the grass", "A small dog is running on the grass", GuardOnOff},
+		{"sitting and standing", "A woman is sitting in a chair", "A woman is standing near a chair", GuardOnOff},
 		{"single-letter name", "How do we get vitamin E from sunlight?", "How do we get vitamin D from sunlight?", GuardEntity},
 		{"other country", "What is the capital of France?", "What is the capital of Spain?", GuardEntity},
 		{"name in lower case agrees", "How do I learn Python quickly?", "how can i learn python fast?", GuardNone},
