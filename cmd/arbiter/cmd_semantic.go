@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/arbiterhq/arbiter/internal/embed"
 	"github.com/arbiterhq/arbiter/internal/semantic"
@@ -81,8 +82,9 @@ func cmdTrainCache(ctx context.Context, args []string, stdout, stderr io.Writer)
 	outPath := fs.String("out", "internal/semantic/verifier.json", "where to write the verifier (embedded at build time)")
 	modelDir := fs.String("model-dir", embed.DefaultModelDir(), "USE lite model directory; without it only the static verifier is trained")
 	seed := fs.Uint64("seed", semantic.DefaultTrainOptions().Seed, "seed of the held-out split and folds")
+	sweep := fs.Bool("sweep", false, "also print precision and recall at a range of thresholds (cross-validated and held out)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: arbiter train cache --pairs FILE.jsonl [--out internal/semantic/verifier.json] [--model-dir DIR] [--seed N]")
+		fmt.Fprintln(stderr, "Usage: arbiter train cache --pairs FILE.jsonl [--out internal/semantic/verifier.json] [--model-dir DIR] [--seed N] [--sweep]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -110,6 +112,14 @@ func cmdTrainCache(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	o := semantic.DefaultTrainOptions()
 	o.Seed = *seed
+	if *sweep {
+		o.Sweep = func(kind string, t float64, cv, held []semantic.Metrics) {
+			if t < 0.5 {
+				return
+			}
+			fmt.Fprintf(stdout, "sweep %s %.2f cv %s| held-out %s\n", kind, t, sweepLine(cv), sweepLine(held))
+		}
+	}
 	vf, err := semantic.TrainAll(ctx, pairs, full, static, o, stderr)
 	if err != nil {
 		return err
@@ -126,4 +136,20 @@ func cmdTrainCache(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *outPath)
 	return nil
+}
+
+// sweepLine is one side of a --sweep line: QQP and MRPC precision and recall,
+// and the false-hit rate of the sources without duplicates.
+func sweepLine(ms []semantic.Metrics) string {
+	var b strings.Builder
+	for _, m := range ms {
+		switch {
+		case m.Source == "all":
+		case m.Actual > 0:
+			fmt.Fprintf(&b, "%s P %.3f R %.3f ", m.Source, m.Precision(), m.Recall())
+		default:
+			fmt.Fprintf(&b, "%s FH %.4f ", m.Source, m.FalseHitRate())
+		}
+	}
+	return b.String()
 }
