@@ -23,6 +23,9 @@ type Tenant struct {
 	// CacheNamespace is the cache scope; tenants share entries only when an operator
 	// gives them the same namespace.
 	CacheNamespace string
+	// Budget caps the key's spend (nil: none); Rate bounds its requests and tokens.
+	Budget *Budget
+	Rate   RateLimit
 }
 
 // Allows reports whether the tenant may use a model or route.
@@ -42,11 +45,14 @@ func (t *Tenant) Allows(model string) bool {
 type Key struct {
 	Name, Secret, Tenant, CacheNamespace string
 	AllowModels                          []string
+	Budget                               *Budget
+	Rate                                 RateLimit
 }
 
 // Keys authenticates requests.
 type Keys struct {
 	byDigest map[[32]byte]*Tenant
+	list     []*Tenant // in configuration order
 	// open is the tenant of every request when no keys are configured.
 	open *Tenant
 }
@@ -64,7 +70,10 @@ func NewKeys(keys []Key, requireKeys bool) *Keys {
 		if ns == "" {
 			ns = "tenant:" + key.Tenant
 		}
-		k.byDigest[d] = &Tenant{ID: key.Tenant, KeyID: KeyID(key.Secret), KeyName: key.Name, AllowModels: key.AllowModels, CacheNamespace: ns}
+		t := &Tenant{ID: key.Tenant, KeyID: KeyID(key.Secret), KeyName: key.Name, AllowModels: key.AllowModels,
+			CacheNamespace: ns, Budget: key.Budget, Rate: key.Rate}
+		k.byDigest[d] = t
+		k.list = append(k.list, t)
 	}
 	if len(keys) == 0 && !requireKeys {
 		k.open = &Tenant{ID: Anonymous, CacheNamespace: "tenant:" + Anonymous}
@@ -108,6 +117,19 @@ func (k *Keys) Authenticate(secret string) *Tenant {
 		return nil
 	}
 	return t
+}
+
+// List returns the configured keys' tenants in configuration order (never secrets).
+func (k *Keys) List() []*Tenant { return k.list }
+
+// Limited reports whether any key has a budget or a rate limit.
+func (k *Keys) Limited() bool {
+	for _, t := range k.list {
+		if t.Budget != nil || t.Rate.Any() {
+			return true
+		}
+	}
+	return false
 }
 
 // Open reports whether no key is required.
