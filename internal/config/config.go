@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/arbiterhq/arbiter/internal/money"
 )
 
 // Config is the whole configuration. Every field is documented in docs/config.md.
@@ -70,7 +72,44 @@ type Key struct {
 	AllowModels []string `yaml:"allow_models"`
 	// CacheNamespace shares a cache namespace between tenants that set the same one.
 	CacheNamespace string `yaml:"cache_namespace"`
+	// Budget is a hard cap on the key's upstream spend per period (nil: none).
+	Budget *Budget `yaml:"budget"`
+	// RateLimit bounds the key's requests and tokens per minute (nil: none).
+	RateLimit *RateLimit `yaml:"rate_limit"`
 }
+
+// Budget is a spending cap: usd per period (day or month, in UTC, or total).
+type Budget struct {
+	USD    Dollars `yaml:"usd"`
+	Period string  `yaml:"period"`
+}
+
+// RateLimit is a per-minute limit; 0 is unlimited. Tokens are the input and output
+// tokens the provider reported, charged after each response.
+type RateLimit struct {
+	RequestsPerMinute int64 `yaml:"requests_per_minute"`
+	TokensPerMinute   int64 `yaml:"tokens_per_minute"`
+}
+
+// Dollars is an amount of US dollars written as a decimal number ("50", "0.25"),
+// read exactly into nanodollars: never through a float.
+type Dollars money.USD
+
+// UnmarshalYAML parses the decimal text of the scalar.
+func (d *Dollars) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want an amount of dollars such as 50 or 0.25", n.Line)
+	}
+	v, err := money.ParseDecimal(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid amount of dollars %q (use e.g. 50 or 0.25)", n.Line, n.Value)
+	}
+	*d = Dollars(v)
+	return nil
+}
+
+// USD returns the amount as money.
+func (d Dollars) USD() money.USD { return money.USD(d) }
 
 // Route configures one model name or virtual route.
 type Route struct {
@@ -339,6 +378,11 @@ func (c *Config) applyDefaults() {
 	if c.Router.Baseline == "" {
 		c.Router.Baseline = "gpt-4o"
 	}
+	for i := range c.Keys {
+		if b := c.Keys[i].Budget; b != nil && b.Period == "" {
+			b.Period = "month"
+		}
+	}
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		if p.Kind == "" {
@@ -395,6 +439,24 @@ func (c *Config) Validate() error {
 		keys[k.Key] = true
 		if k.Tenant == "" {
 			bad(append(path, "tenant"), "is required")
+		}
+		if b := k.Budget; b != nil {
+			if b.USD.USD() <= 0 {
+				bad(append(path, "budget", "usd"), "must be more than 0, got %s (remove the key to block it)", b.USD.USD().Decimal())
+			}
+			switch b.Period {
+			case "", "day", "month", "total":
+			default:
+				bad(append(path, "budget", "period"), "unknown period %q (day, month or total)", b.Period)
+			}
+		}
+		if r := k.RateLimit; r != nil {
+			if r.RequestsPerMinute < 0 {
+				bad(append(path, "rate_limit", "requests_per_minute"), "must be 0 (unlimited) or more, got %d", r.RequestsPerMinute)
+			}
+			if r.TokensPerMinute < 0 {
+				bad(append(path, "rate_limit", "tokens_per_minute"), "must be 0 (unlimited) or more, got %d", r.TokensPerMinute)
+			}
 		}
 	}
 	routeNames := make([]string, 0, len(c.Routes))

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arbiterhq/arbiter/internal/money"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -55,6 +57,13 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"wrong type", "server:\n  max_body_bytes: lots\n", []string{"c.yaml:2", "lots"}},
 		{"short key", "keys:\n  - name: a\n    key: short\n    tenant: t\n", []string{"c.yaml:3", "keys.0.key", "16 characters"}},
 		{"bad duration", "executor:\n  idle_timeout: soon\n", []string{"c.yaml:2", "soon"}},
+		{"zero budget", keyWith("    budget: {usd: 0, period: day}\n"), []string{"c.yaml:5", "keys.0.budget.usd", "more than 0"}},
+		{"negative budget", keyWith("    budget:\n      usd: -5\n"), []string{"c.yaml:6", "keys.0.budget.usd"}},
+		{"budget not a number", keyWith("    budget: {usd: lots}\n"), []string{"c.yaml:5", "lots"}},
+		{"bad period", keyWith("    budget:\n      usd: 5\n      period: week\n"), []string{"c.yaml:7", "keys.0.budget.period", "week"}},
+		{"negative rpm", keyWith("    rate_limit:\n      requests_per_minute: -1\n"), []string{"c.yaml:6", "keys.0.rate_limit.requests_per_minute"}},
+		{"negative tpm", keyWith("    rate_limit:\n      tokens_per_minute: -1\n"), []string{"c.yaml:6", "keys.0.rate_limit.tokens_per_minute"}},
+		{"unknown limit field", keyWith("    rate_limit:\n      rpm: 5\n"), []string{"c.yaml:6", "rpm"}},
 		{"route to unknown provider", "routes:\n  gpt-4o:\n    deployments: [nobody/gpt-4o]\n", []string{"c.yaml:3", "routes.gpt-4o.deployments.0"}},
 	}
 	for _, c := range cases {
@@ -69,6 +78,30 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// keyWith is a valid key entry followed by extra lines (from line 5).
+func keyWith(extra string) string {
+	return "keys:\n  - name: a\n    key: sk-arbiter-0123456789\n    tenant: t\n" + extra
+}
+
+func TestKeyBudgetsAndRateLimitsAreReadExactly(t *testing.T) {
+	src := keyWith("    budget: {usd: 0.1, period: day}\n    rate_limit: {requests_per_minute: 60, tokens_per_minute: 0}\n") +
+		"  - name: b\n    key: sk-arbiter-abcdefghij\n    tenant: t\n    budget: {usd: 50}\n"
+	c, err := Parse("c.yaml", []byte(src), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.Keys[0], c.Keys[1]
+	if a.Budget == nil || a.Budget.USD.USD() != money.Dollar/10 || a.Budget.Period != "day" {
+		t.Fatalf("key a budget: %+v", a.Budget)
+	}
+	if a.RateLimit == nil || a.RateLimit.RequestsPerMinute != 60 || a.RateLimit.TokensPerMinute != 0 {
+		t.Fatalf("key a rate limit: %+v", a.RateLimit)
+	}
+	if b.Budget == nil || b.Budget.USD.USD() != 50*money.Dollar || b.Budget.Period != "month" || b.RateLimit != nil {
+		t.Fatalf("key b: budget %+v (period defaults to month), rate %+v", b.Budget, b.RateLimit)
 	}
 }
 
