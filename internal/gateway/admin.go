@@ -13,6 +13,7 @@ import (
 // adminRoutes serves the admin API under /admin/, protected by the admin key.
 func (g *Gateway) adminRoutes() {
 	g.mux.Handle("GET /admin/health", g.admin(g.adminHealth))
+	g.mux.Handle("GET /admin/keys", g.admin(g.adminKeys))
 	g.mux.Handle("GET /admin/cache/stats", g.admin(g.adminCacheStats))
 	g.mux.Handle("DELETE /admin/cache/entries/{key}", g.admin(g.adminCacheDelete))
 	g.mux.Handle("DELETE /admin/cache/namespaces/{ns}", g.admin(g.adminCacheDeleteNamespace))

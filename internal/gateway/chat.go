@@ -84,6 +84,9 @@ func (x *exchange) serve() {
 		return
 	}
 	x.rec.Tenant, x.rec.KeyID = x.tenant.ID, x.tenant.KeyID
+	if !x.admitRate() {
+		return
+	}
 	body, release, err := g.readBody(x.w, x.r)
 	if err != nil {
 		x.fail(llm.AsError(err), nil)
@@ -147,6 +150,10 @@ func (x *exchange) serve() {
 		x.rec.Cache = ledger.CacheBypass
 	} else {
 		x.rec.Cache = ledger.CacheMiss
+	}
+	// Only what would go upstream is refused once the budget is spent.
+	if !x.admitBudget(ctx) {
+		return
 	}
 
 	var result *executor.Result
@@ -534,6 +541,7 @@ func publicError(e *llm.Error) *llm.Error {
 func (x *exchange) finish(status int, kind llm.ErrorKind) {
 	g := x.g
 	x.rec.Status, x.rec.ErrorKind = status, kind
+	x.charge()
 	x.rec.Latency = g.now().Sub(x.start)
 	if x.rec.Overhead == 0 {
 		x.rec.Overhead = max(0, x.rec.Latency-x.upstreamWait)

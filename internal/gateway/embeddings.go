@@ -25,6 +25,10 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.rec.Tenant, x.rec.KeyID = t.ID, t.KeyID
+	x.tenant = t
+	if !x.admitRate() {
+		return
+	}
 	body, release, err := g.readBody(w, r)
 	if err != nil {
 		x.fail(llm.AsError(err), nil)
@@ -44,6 +48,9 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 	acct, model := g.embedder(req.Model)
 	if acct == nil {
 		x.fail(&llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found", Message: "no configured provider offers embeddings for " + quote(req.Model)}, nil)
+		return
+	}
+	if !x.admitBudget(r.Context()) {
 		return
 	}
 	up := *req

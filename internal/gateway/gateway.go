@@ -85,10 +85,12 @@ type Mount struct {
 
 // Options wires a Gateway. Registry, Executor, Keys and Pricer are required.
 type Options struct {
-	Logger       *slog.Logger
-	Registry     *deployment.Registry
-	Executor     *executor.Executor
-	Keys         *tenant.Keys
+	Logger   *slog.Logger
+	Registry *deployment.Registry
+	Executor *executor.Executor
+	Keys     *tenant.Keys
+	// Limits enforces keys' budgets and rate limits (nil: none configured).
+	Limits       *tenant.Limiter
 	Pricer       Pricer
 	AdminKey     string
 	MaxBodyBytes int64

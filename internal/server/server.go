@@ -41,6 +41,8 @@ type Options struct {
 	Mounts func(s *Server) []gateway.Mount
 	// Getenv reads the environment (nil: os.Getenv).
 	Getenv func(string) string
+	// Now is the clock of budgets and rate limits (nil: time.Now), for tests.
+	Now func() time.Time
 }
 
 // Server is a wired gateway and everything it owns.
@@ -54,8 +56,11 @@ type Server struct {
 	Ledger   *ledger.Writer
 	Store    ledger.Store
 	Metrics  *metrics.Metrics
-	log      *slog.Logger
-	closers  []func(context.Context) error
+	// Limits enforces keys' budgets and rate limits (nil when no key has any).
+	Limits  *tenant.Limiter
+	log     *slog.Logger
+	redis   *redis.Client // the exact cache's, shared with the limits
+	closers []func(context.Context) error
 }
 
 // New builds a server. Close releases what it opened.
@@ -131,6 +136,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (s *Server, err err
 	keys := make([]tenant.Key, len(cfg.Keys))
 	for i, k := range cfg.Keys {
 		keys[i] = tenant.Key{Name: k.Name, Secret: k.Key, Tenant: k.Tenant, AllowModels: k.AllowModels, CacheNamespace: k.CacheNamespace}
+		if b := k.Budget; b != nil {
+			p, err := tenant.ParsePeriod(b.Period)
+			if err != nil {
+				return nil, fmt.Errorf("keys[%d].budget: %w", i, err)
+			}
+			keys[i].Budget = &tenant.Budget{Limit: b.USD.USD(), Period: p}
+		}
+		if r := k.RateLimit; r != nil {
+			keys[i].Rate = tenant.RateLimit{RequestsPerMinute: r.RequestsPerMinute, TokensPerMinute: r.TokensPerMinute}
+		}
 	}
 
 	s.Metrics = metrics.New()
@@ -170,6 +185,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (s *Server, err err
 			return nil, err
 		}
 		gopts.Ledger = s.Ledger
+	}
+
+	if gopts.Keys.Limited() {
+		if gopts.Limits, err = s.buildLimits(ctx, cfg, gopts.Keys, o.Now); err != nil {
+			return nil, err
+		}
 	}
 
 	if o.Mounts != nil {
@@ -231,6 +252,7 @@ func (s *Server) buildCache(ctx context.Context, cfg *config.Config) (cache.Stor
 	if prefix == "" {
 		prefix = "arbiter:cache:"
 	}
+	s.redis = client
 	rs := cache.NewRedis(cache.RedisOptions{Client: client, Prefix: prefix})
 	tiered := cache.NewTiered(mem, rs, cache.TieredOptions{})
 	// Keep this replica's in-memory front in step with deletions made elsewhere.
