@@ -21,6 +21,8 @@ import (
 
 	"github.com/arbiterhq/arbiter/internal/config"
 	"github.com/arbiterhq/arbiter/internal/emulator"
+	"github.com/arbiterhq/arbiter/internal/ledger"
+	"github.com/arbiterhq/arbiter/internal/ledger/sqlite"
 	"github.com/arbiterhq/arbiter/internal/money"
 	"github.com/arbiterhq/arbiter/internal/tenant"
 )
@@ -371,4 +373,36 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestSpendByKeySumsTheLedgerSinceAPeriodStartIncludingALifetime(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Noon yesterday: every record lies well inside its day whenever the test runs.
+	now := tenant.PeriodDay.Window(time.Now()).Start.Add(-12 * time.Hour)
+	day := tenant.PeriodDay.Window(now).Start
+	recs := []ledger.Record{
+		{RequestID: "r1", Time: day.Add(-time.Hour), KeyID: "key_a", Cost: 5, Status: 200},     // yesterday
+		{RequestID: "r2", Time: day.Add(time.Second), KeyID: "key_a", Cost: 7, Status: 200},    // today
+		{RequestID: "r3", Time: now.Add(-time.Second), KeyID: "key_a", Cost: 11, Status: 200},  // today
+		{RequestID: "r4", Time: now.Add(-time.Second), KeyID: "key_b", Cost: 100, Status: 200}, // another key
+	}
+	if err := st.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	today, err := spendByKey(ctx, st, day, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	life, err := spendByKey(ctx, st, tenant.PeriodTotal.Window(now).Start, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if today["key_a"] != 18 || today["key_b"] != 100 || life["key_a"] != 23 {
+		t.Fatalf("today %v, lifetime %v", today, life)
+	}
 }
