@@ -80,6 +80,11 @@ type ToolCall struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	Arguments string `json:"arguments"`
+	// Signature is the provider's opaque signature on the call (Gemini's
+	// thoughtSignature), to be sent back exactly, to that provider only, with the call
+	// in later history. Clients whose format has no field for it get it inside the id
+	// (see JoinToolID); ID itself is always the short id.
+	Signature string `json:"signature,omitempty"`
 }
 
 // Message is one turn of a conversation.

@@ -23,7 +23,8 @@ const (
 	// Encoders for formats that cannot carry reasoning drop it.
 	EventReasoning
 	// EventToolCall opens a tool call: ToolIndex, ToolCall.ID and ToolCall.Name are
-	// set, and ToolCall.Arguments may hold a first fragment.
+	// set, ToolCall.Signature when the provider signed the call, and
+	// ToolCall.Arguments may hold a first fragment.
 	EventToolCall
 	// EventToolArgs carries the next fragment of the arguments of the call ToolIndex
 	// in ToolCall.Arguments.
@@ -163,7 +164,7 @@ func (a *Assembler) Add(ev Event) {
 		a.addReasoning(ev)
 	case EventToolCall:
 		tc, args := a.toolCall(ev.Choice, ev.ToolIndex)
-		tc.ID, tc.Name = ev.ToolCall.ID, ev.ToolCall.Name
+		tc.ID, tc.Name, tc.Signature = ev.ToolCall.ID, ev.ToolCall.Name, ev.ToolCall.Signature
 		args.WriteString(ev.ToolCall.Arguments)
 	case EventToolArgs:
 		_, args := a.toolCall(ev.Choice, ev.ToolIndex)
@@ -282,7 +283,7 @@ func Events(r *Response, chunk int) []Event {
 		}
 		for j, tc := range c.Message.ToolCalls {
 			evs = append(evs, Event{Type: EventToolCall, Choice: c.Index, ToolIndex: j,
-				ToolCall: ToolCall{ID: tc.ID, Name: tc.Name}})
+				ToolCall: ToolCall{ID: tc.ID, Name: tc.Name, Signature: tc.Signature}})
 			for t := tc.Arguments; t != ""; {
 				n := pieceLen(t, chunk)
 				evs = append(evs, Event{Type: EventToolArgs, Choice: c.Index, ToolIndex: j,
