@@ -193,7 +193,7 @@ func decodeContents(raw json.RawMessage) ([]llm.Message, error) {
 				if len(fc.Args) > 0 && !isNull(fc.Args) {
 					args = string(compact(fc.Args))
 				}
-				cur.ToolCalls = append(cur.ToolCalls, llm.ToolCall{ID: id, Name: fc.Name, Arguments: args})
+				cur.ToolCalls = append(cur.ToolCalls, llm.ToolCall{ID: id, Name: fc.Name, Arguments: args, Signature: p.ThoughtSignature})
 			case p.Thought:
 				// The model's own thoughts in history: only Gemini can use them.
 			case p.Text != nil:

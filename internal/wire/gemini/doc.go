@@ -11,8 +11,9 @@ package gemini
 //   - Gemini history has no call ids: functionCalls without one get "call_<turn>_<part>"
 //     and each functionResponse links to the earliest unanswered call of its name
 //     (or to its id when the client sent one).
-//   - thought parts and thoughtSignature in history are dropped (only Gemini can use
-//     them).
+//   - thought parts in history are dropped (only Gemini can use them), and so is a
+//     thoughtSignature on a text part; a functionCall part's thoughtSignature becomes
+//     the call's Signature, verbatim.
 //   - functionDeclarations.parameters (Gemini schema) is translated to JSON Schema
 //     (internal/wire/schema.FromGemini); parametersJsonSchema is taken verbatim;
 //     response/behavior are dropped.
@@ -37,12 +38,15 @@ package gemini
 //     invalid_request). Result text that is a JSON object is sent as is, other
 //     JSON as {"output": value}, plain text as {"output": text}, failures as
 //     {"error": text}; images in results follow as inlineData parts.
-//   - Call ids are not sent (Gemini matches by order and name). The first
-//     functionCall of each model turn carries the documented placeholder
-//     thoughtSignature "skip_thought_signature_validator", since Gemini 3 refuses
-//     foreign calls without one; real signatures from earlier Gemini answers are not
-//     carried through the neutral form, so Gemini 3 loses its reasoning state between
-//     tool steps (correct answers, less context).
+//   - Call ids are not sent (Gemini matches by order and name). A call's Signature
+//     (Gemini's own thoughtSignature from an earlier answer, carried to OpenAI and
+//     Anthropic clients inside the tool call id, see llm.JoinToolID) is sent back
+//     exactly, on its functionCall part. For Gemini 3 models (names starting with
+//     "gemini-3"), which refuse a step whose first functionCall is unsigned, that
+//     part gets the documented placeholder "skip_thought_signature_validator" when it
+//     has no signature of its own (calls from another provider, a client that lost
+//     the id); later calls of the step stay unsigned, as Gemini sends them. Real
+//     signatures always win, and other models never get the placeholder.
 //   - Tool and response schemas are translated by schema.ToGemini (types upper-cased,
 //     additionalProperties/strict/$schema dropped, $ref inlined, anyOf kept, X|null
 //     as nullable, oneOf as anyOf); what cannot be translated (recursive or external
@@ -63,7 +67,11 @@ package gemini
 //     urlContextMetadata are dropped.
 //   - promptFeedback.blockReason with no candidate → content_filter error.
 //   - Calls without an id get a stable id hashed from responseId, candidate, position
-//     and name; ids are emitted back in functionCall.id when encoding.
+//     and name; ids are emitted back in functionCall.id when encoding. A
+//     functionCall part's thoughtSignature is the call's Signature, read from whole
+//     responses and streams and written back on the same part by both encoders; a
+//     thoughtSignature on a text or thought part is dropped (Gemini does not require
+//     those back).
 //   - Usage: InputTokens = promptTokenCount + toolUsePromptTokenCount; cached =
 //     cachedContentTokenCount; OutputTokens = candidatesTokenCount + thoughtsTokenCount;
 //     ReasoningTokens = thoughtsTokenCount. The modality breakdowns are dropped.

@@ -11,9 +11,17 @@ import (
 )
 
 // ForeignThoughtSignature is the placeholder Gemini documents for function calls it
-// did not produce itself (history from another model): Gemini 3 refuses a model turn
-// whose first functionCall carries no thoughtSignature.
+// did not produce itself (history from another model, or a client that lost the
+// signature): Gemini 3 refuses a model turn whose first functionCall carries no
+// thoughtSignature.
 const ForeignThoughtSignature = "skip_thought_signature_validator"
+
+// RequiresThoughtSignatures reports whether model (Gemini's name, with or without
+// "models/") validates thought signatures on function calls in history: Gemini 3
+// does; earlier models do not, and are never sent the placeholder.
+func RequiresThoughtSignatures(model string) bool {
+	return strings.HasPrefix(strings.TrimPrefix(model, "models/"), "gemini-3")
+}
 
 // EncodeRequest writes a generateContent request body for r. The model and whether
 // to stream are not in the body: the adapter puts them in the URL. System messages,
@@ -40,6 +48,9 @@ func EncodeRequest(r *llm.Request) ([]byte, error) {
 	contents, err := encodeContents(r.Messages)
 	if err != nil {
 		return nil, err
+	}
+	if RequiresThoughtSignatures(r.Model) {
+		placeholdSignatures(contents)
 	}
 	w.Contents = contents
 
@@ -216,11 +227,10 @@ func encodeContents(in []llm.Message) ([]wireContent, error) {
 					return nil, invalid(fmt.Sprintf("%s.tool_calls[%d].function.arguments", path, j),
 						"%s.tool_calls[%d].function.arguments: expected a JSON object, got %q", path, j, tc.Arguments)
 				}
-				p := wirePart{FunctionCall: &wireFunctionCall{Name: tc.Name, Args: compact(args)}}
-				if j == 0 {
-					p.ThoughtSignature = ForeignThoughtSignature
-				}
-				parts = append(parts, p)
+				// The signature Gemini put on this call, exactly; another provider's
+				// calls have none.
+				parts = append(parts, wirePart{FunctionCall: &wireFunctionCall{Name: tc.Name, Args: compact(args)},
+					ThoughtSignature: tc.Signature})
 			}
 			add("model", parts)
 		case llm.RoleTool:
@@ -253,6 +263,26 @@ func encodeContents(in []llm.Message) ([]wireContent, error) {
 		}
 	}
 	return out, nil
+}
+
+// placeholdSignatures gives the first functionCall of each model turn that has no
+// signature of its own the documented placeholder, which Gemini 3 accepts for calls it
+// did not sign (it validates only the first call of a step; parallel calls after it
+// come unsigned from Gemini too). Real signatures are never replaced.
+func placeholdSignatures(contents []wireContent) {
+	for i := range contents {
+		if contents[i].Role != "model" {
+			continue
+		}
+		for j := range contents[i].Parts {
+			if p := &contents[i].Parts[j]; p.FunctionCall != nil {
+				if p.ThoughtSignature == "" {
+					p.ThoughtSignature = ForeignThoughtSignature
+				}
+				break
+			}
+		}
+	}
 }
 
 // functionResponse wraps a tool result as the object Gemini requires: a JSON object

@@ -29,7 +29,7 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 			for _, p := range c.Content.Parts {
 				switch {
 				case p.FunctionCall != nil:
-					msg.ToolCalls = append(msg.ToolCalls, toolCall(w.ResponseID, c.Index, len(msg.ToolCalls), p.FunctionCall))
+					msg.ToolCalls = append(msg.ToolCalls, toolCall(w.ResponseID, c.Index, len(msg.ToolCalls), &p))
 				case p.Thought:
 				case p.Text != nil:
 					text.WriteString(*p.Text)
@@ -59,7 +59,9 @@ func blocked(w *wireResponse) *llm.Error {
 	return &llm.Error{Kind: llm.KindContentFilter, Message: msg}
 }
 
-func toolCall(responseID string, candidate, k int, fc *wireFunctionCall) llm.ToolCall {
+// toolCall reads a functionCall part, with the thoughtSignature Gemini put on it.
+func toolCall(responseID string, candidate, k int, p *wirePart) llm.ToolCall {
+	fc := p.FunctionCall
 	id := fc.ID
 	if id == "" {
 		id = callID(responseID, candidate, k, fc.Name)
@@ -68,7 +70,7 @@ func toolCall(responseID string, candidate, k int, fc *wireFunctionCall) llm.Too
 	if len(fc.Args) > 0 && !isNull(fc.Args) {
 		args = string(compact(fc.Args))
 	}
-	return llm.ToolCall{ID: id, Name: fc.Name, Arguments: args}
+	return llm.ToolCall{ID: id, Name: fc.Name, Arguments: args, Signature: p.ThoughtSignature}
 }
 
 // finishReason maps Gemini's finishReason; Gemini says STOP after function calls,
@@ -125,7 +127,8 @@ func EncodeResponse(r *llm.Response) ([]byte, error) {
 			parts = append(parts, textPart(t))
 		}
 		for _, tc := range c.Message.ToolCalls {
-			parts = append(parts, wirePart{FunctionCall: &wireFunctionCall{ID: tc.ID, Name: tc.Name, Args: argsObject(tc.Arguments)}})
+			parts = append(parts, wirePart{FunctionCall: &wireFunctionCall{ID: tc.ID, Name: tc.Name, Args: argsObject(tc.Arguments)},
+				ThoughtSignature: tc.Signature})
 		}
 		w.Candidates = append(w.Candidates, wireCandidate{Index: c.Index, FinishReason: wireFinish(c.FinishReason),
 			Content: &wireContent{Role: "model", Parts: parts}})

@@ -28,6 +28,7 @@ type StreamEncoder struct {
 type pendingCall struct {
 	index    int
 	id, name string
+	sig      string // thoughtSignature
 	args     strings.Builder
 }
 
@@ -53,7 +54,7 @@ func (e *StreamEncoder) flush(w *sse.Writer, choice int) error {
 		return nil
 	}
 	delete(e.pending, choice)
-	part := wirePart{FunctionCall: &wireFunctionCall{ID: p.id, Name: p.name, Args: argsObject(p.args.String())}}
+	part := wirePart{FunctionCall: &wireFunctionCall{ID: p.id, Name: p.name, Args: argsObject(p.args.String())}, ThoughtSignature: p.sig}
 	return e.chunk(w, []wireCandidate{{Index: choice, Content: &wireContent{Role: "model", Parts: []wirePart{part}}}}, nil)
 }
 
@@ -77,7 +78,7 @@ func (e *StreamEncoder) Encode(w *sse.Writer, ev llm.Event) error {
 		if err := e.flush(w, ev.Choice); err != nil {
 			return err
 		}
-		p := &pendingCall{index: ev.ToolIndex, id: ev.ToolCall.ID, name: ev.ToolCall.Name}
+		p := &pendingCall{index: ev.ToolIndex, id: ev.ToolCall.ID, name: ev.ToolCall.Name, sig: ev.ToolCall.Signature}
 		p.args.WriteString(ev.ToolCall.Arguments)
 		e.pending[ev.Choice] = p
 	case llm.EventToolArgs:
@@ -210,9 +211,9 @@ func (d *StreamDecoder) Decode(_ string, data []byte) ([]llm.Event, bool, error)
 				case p.FunctionCall != nil:
 					k := d.calls[c.Index]
 					d.calls[c.Index] = k + 1
-					tc := toolCall(w.ResponseID, c.Index, k, p.FunctionCall)
+					tc := toolCall(w.ResponseID, c.Index, k, &p)
 					out = append(out,
-						llm.Event{Type: llm.EventToolCall, Choice: c.Index, ToolIndex: k, ToolCall: llm.ToolCall{ID: tc.ID, Name: tc.Name}},
+						llm.Event{Type: llm.EventToolCall, Choice: c.Index, ToolIndex: k, ToolCall: llm.ToolCall{ID: tc.ID, Name: tc.Name, Signature: tc.Signature}},
 						llm.Event{Type: llm.EventToolArgs, Choice: c.Index, ToolIndex: k, ToolCall: llm.ToolCall{Arguments: tc.Arguments}})
 				case p.Text != nil && *p.Text != "":
 					typ := llm.EventText
