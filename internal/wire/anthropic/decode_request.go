@@ -268,8 +268,11 @@ func decodeMessages(raw json.RawMessage) ([]llm.Message, error) {
 				case "redacted_thinking":
 					msg.Content = append(msg.Content, llm.Part{Type: llm.PartRedactedThinking, Data: b.Data})
 				case "tool_use":
-					toolNames[b.ID] = b.Name
-					msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: string(b.Input)})
+					// An id Arbiter gave out may carry the provider's signature on the
+					// call (llm.JoinToolID): the call keeps it, providers get the short id.
+					id, sig := llm.SplitToolID(b.ID)
+					toolNames[id] = b.Name
+					msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: id, Name: b.Name, Arguments: string(b.Input), Signature: sig})
 				case "image":
 					return nil, invalid(fmt.Sprintf("%s.content[%d].type", path, j), "%s.content[%d].type: image blocks are only allowed in user messages", path, j)
 				case "tool_result":
@@ -288,8 +291,9 @@ func decodeMessages(raw json.RawMessage) ([]llm.Message, error) {
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, llm.Message{Role: llm.RoleTool, Content: parts, ToolCallID: b.ToolUseID,
-					ToolName: toolNames[b.ToolUseID], IsError: b.IsError})
+				id := llm.ShortToolID(b.ToolUseID) // the same short id as its call's
+				out = append(out, llm.Message{Role: llm.RoleTool, Content: parts, ToolCallID: id,
+					ToolName: toolNames[id], IsError: b.IsError})
 			case "text", "image":
 				if user == nil {
 					out = append(out, llm.Message{Role: llm.RoleUser})

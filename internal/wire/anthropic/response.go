@@ -30,7 +30,7 @@ func EncodeResponse(r *llm.Response) ([]byte, error) {
 		c := r.Choices[0]
 		w.Content = responseBlocks(w.Content, &c.Message)
 		for _, tc := range c.Message.ToolCalls {
-			w.Content = append(w.Content, wireBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: toolInput(tc.Arguments)})
+			w.Content = append(w.Content, wireBlock{Type: "tool_use", ID: llm.JoinToolID(tc.ID, tc.Signature), Name: tc.Name, Input: toolInput(tc.Arguments)})
 		}
 		reason = stopReason(c.FinishReason)
 	}

@@ -153,7 +153,7 @@ func (e *StreamEncoder) Encode(w *sse.Writer, ev llm.Event) error {
 	case llm.EventReasoning:
 		return e.reasoning(w, ev)
 	case llm.EventToolCall:
-		i, err := e.openBlock(w, wireBlock{Type: "tool_use", ID: ev.ToolCall.ID, Name: ev.ToolCall.Name, Input: json.RawMessage(`{}`)})
+		i, err := e.openBlock(w, wireBlock{Type: "tool_use", ID: llm.JoinToolID(ev.ToolCall.ID, ev.ToolCall.Signature), Name: ev.ToolCall.Name, Input: json.RawMessage(`{}`)})
 		if err != nil {
 			return err
 		}

@@ -450,6 +450,8 @@ func (d *reqDecoder) message(m *llm.Message, i int) error {
 			if m.ToolCallID, err = s.optStr(); err != nil {
 				return fieldErr(err, idx("messages", i, ".tool_call_id"), "a string")
 			}
+			// The same short id as the call's (see toolCalls).
+			m.ToolCallID = llm.ShortToolID(m.ToolCallID)
 		case "tool_calls":
 			if err := d.toolCalls(m, i); err != nil {
 				return err
@@ -731,6 +733,9 @@ func (d *reqDecoder) toolCalls(m *llm.Message, i int) error {
 		case !sawFunc:
 			return invalid(p(".function"), "missing required parameter")
 		}
+		// An id Arbiter gave out may carry the provider's signature on the call
+		// (llm.JoinToolID): the call keeps it, providers get the short id.
+		tc.ID, tc.Signature = llm.SplitToolID(tc.ID)
 		m.ToolCalls = append(m.ToolCalls, tc)
 	}
 }

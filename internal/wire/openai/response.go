@@ -14,7 +14,7 @@ func EncodeResponse(r *llm.Response) ([]byte, error) {
 			size += len(p.Text) + len(p.Text)/8
 		}
 		for _, tc := range m.ToolCalls {
-			size += 96 + len(tc.ID) + len(tc.Name) + len(tc.Arguments) + len(tc.Arguments)/4
+			size += 96 + len(tc.ID) + len(tc.Signature)*4/3 + len(tc.Name) + len(tc.Arguments) + len(tc.Arguments)/4
 		}
 	}
 	b := make([]byte, 0, size)
@@ -42,7 +42,7 @@ func EncodeResponse(r *llm.Response) ([]byte, error) {
 					b = append(b, ',')
 				}
 				b = append(b, `{"id":`...)
-				b = appendString(b, tc.ID)
+				b = appendString(b, llm.JoinToolID(tc.ID, tc.Signature))
 				b = append(b, `,"type":"function","function":{"name":`...)
 				b = appendString(b, tc.Name)
 				b = append(b, `,"arguments":`...)

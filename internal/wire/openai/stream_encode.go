@@ -105,7 +105,7 @@ func (e *StreamEncoder) Encode(w *sse.Writer, ev llm.Event) error {
 		b = append(b, `"tool_calls":[{"index":`...)
 		b = appendInt(b, int64(ev.ToolIndex))
 		b = append(b, `,"id":`...)
-		b = appendString(b, ev.ToolCall.ID)
+		b = appendString(b, llm.JoinToolID(ev.ToolCall.ID, ev.ToolCall.Signature))
 		b = append(b, `,"type":"function","function":{"name":`...)
 		b = appendString(b, ev.ToolCall.Name)
 		b = append(b, `,"arguments":`...)
