@@ -15,13 +15,16 @@ import (
 // the size of the answer's text plus a few dozen bytes, several times smaller and
 // faster than JSON, and decoding from a string shares that string's memory.
 //
-// Version 2 adds each part's Signature and Data (reasoning blocks). An entry none of
-// whose parts has either is still written as version 1, which replicas that predate
-// version 2 can read; both versions decode here. An unknown version is an error, which
-// stores count as a miss.
+// Version 2 adds each part's Signature and Data (reasoning blocks); version 3 adds
+// each tool call's Signature (Gemini's thoughtSignature), after its arguments. An
+// entry is written in the lowest version that holds it: none of its parts has a
+// signature or data, version 1; no tool call is signed, version 2. So replicas that
+// predate a version still read every entry that does not need it; all three versions
+// decode here. An unknown version is an error, which stores count as a miss.
 const (
 	codecVersion1 byte = 1
-	codecVersion  byte = 2
+	codecVersion2 byte = 2
+	codecVersion  byte = 3
 )
 
 // MarshalEntry encodes e in the binary form.
@@ -38,14 +41,17 @@ func MarshalEntry(e *Entry) []byte {
 				n += 16 + len(p.Text) + len(p.ImageURL) + len(p.MediaType) + len(p.Base64) + len(p.Detail) + len(p.CacheControl) + len(p.Signature) + len(p.Data)
 			}
 			for j := range m.ToolCalls {
-				n += 8 + len(m.ToolCalls[j].ID) + len(m.ToolCalls[j].Name) + len(m.ToolCalls[j].Arguments)
+				n += 8 + len(m.ToolCalls[j].ID) + len(m.ToolCalls[j].Name) + len(m.ToolCalls[j].Arguments) + len(m.ToolCalls[j].Signature)
 			}
 		}
 	}
 	w := codecWriter{b: make([]byte, 0, n)}
 	version := codecVersion1
-	if r != nil && hasOpaqueParts(r) {
+	switch {
+	case r != nil && hasSignedCalls(r):
 		version = codecVersion
+	case r != nil && hasOpaqueParts(r):
+		version = codecVersion2
 	}
 	w.b = append(w.b, version)
 	w.varint(timeNS(e.Stored))
@@ -89,7 +95,7 @@ func MarshalEntry(e *Entry) []byte {
 			w.str(p.Base64)
 			w.str(p.Detail)
 			w.str(string(p.CacheControl))
-			if version >= codecVersion {
+			if version >= codecVersion2 {
 				w.str(p.Signature)
 				w.str(p.Data)
 			}
@@ -100,6 +106,9 @@ func MarshalEntry(e *Entry) []byte {
 			w.str(tc.ID)
 			w.str(tc.Name)
 			w.str(tc.Arguments)
+			if version >= codecVersion {
+				w.str(tc.Signature)
+			}
 		}
 	}
 	return w.b
@@ -109,7 +118,7 @@ func MarshalEntry(e *Entry) []byte {
 func UnmarshalEntry(data string) (*Entry, error) {
 	rd := codecReader{s: data}
 	version := rd.byte()
-	if version != codecVersion && version != codecVersion1 {
+	if version < codecVersion1 || version > codecVersion {
 		return nil, fmt.Errorf("cache: decode entry: unknown version %d", version)
 	}
 	e := &Entry{Response: &llm.Response{}}
@@ -157,7 +166,7 @@ func UnmarshalEntry(data string) (*Entry, error) {
 			if cc := rd.str(); cc != "" {
 				p.CacheControl = []byte(cc)
 			}
-			if version >= codecVersion {
+			if version >= codecVersion2 {
 				p.Signature = rd.str()
 				p.Data = rd.str()
 			}
@@ -170,6 +179,9 @@ func UnmarshalEntry(data string) (*Entry, error) {
 			tc.ID = rd.str()
 			tc.Name = rd.str()
 			tc.Arguments = rd.str()
+			if version >= codecVersion {
+				tc.Signature = rd.str()
+			}
 		}
 	}
 	if rd.err != nil {
@@ -186,6 +198,18 @@ func hasOpaqueParts(r *llm.Response) bool {
 	for i := range r.Choices {
 		for j := range r.Choices[i].Message.Content {
 			if p := &r.Choices[i].Message.Content[j]; p.Signature != "" || p.Data != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasSignedCalls reports whether any tool call of r has a signature (version 3).
+func hasSignedCalls(r *llm.Response) bool {
+	for i := range r.Choices {
+		for j := range r.Choices[i].Message.ToolCalls {
+			if r.Choices[i].Message.ToolCalls[j].Signature != "" {
 				return true
 			}
 		}

@@ -33,8 +33,8 @@ func thinkingEntry() *Entry {
 func TestEntryCodecRoundTripsSignedReasoning(t *testing.T) {
 	in := thinkingEntry()
 	b := MarshalEntry(in)
-	if b[0] != codecVersion {
-		t.Fatalf("version %d, want %d for an entry with signatures", b[0], codecVersion)
+	if b[0] != codecVersion2 {
+		t.Fatalf("version %d, want %d for an entry with signed parts and no signed call", b[0], codecVersion2)
 	}
 	out, err := UnmarshalEntry(string(b))
 	if err != nil {
@@ -95,5 +95,37 @@ func TestEntryCodecUnknownVersionIsAnError(t *testing.T) {
 	b[0] = codecVersion + 1
 	if _, err := UnmarshalEntry(string(b)); err == nil {
 		t.Fatal("unknown version accepted")
+	}
+}
+
+// A Gemini call's signature is kept (version 3), so a replay gives the client the same
+// tool call ids; with reasoning parts too, both survive.
+func TestEntryCodecRoundTripsSignedToolCalls(t *testing.T) {
+	in := thinkingEntry()
+	calls := in.Response.Choices[0].Message.ToolCalls
+	calls[0].Signature = "CiQBcsjafQ/Xm+Gz7v1Zdh=="
+	in.Response.Choices[0].Message.ToolCalls = append(calls, llm.ToolCall{ID: "c2", Name: "f", Arguments: `{}`})
+	b := MarshalEntry(in)
+	if b[0] != codecVersion {
+		t.Fatalf("version %d, want %d for an entry with a signed call", b[0], codecVersion)
+	}
+	out, err := UnmarshalEntry(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Stored, out.Expires = in.Stored, in.Expires
+	if !reflect.DeepEqual(out, in) {
+		t.Fatalf("round trip differs:\n%+v\n%+v", out.Response.Choices[0].Message.ToolCalls, in.Response.Choices[0].Message.ToolCalls)
+	}
+	for i := 0; i < len(b); i++ {
+		if _, err := UnmarshalEntry(string(b[:i])); err == nil {
+			t.Fatalf("truncated to %d bytes: accepted", i)
+		}
+	}
+	// The same entry without the signature is version 2, readable by replicas that
+	// predate version 3.
+	in.Response.Choices[0].Message.ToolCalls[0].Signature = ""
+	if b := MarshalEntry(in); b[0] != codecVersion2 {
+		t.Fatalf("version %d without signed calls, want %d", b[0], codecVersion2)
 	}
 }
