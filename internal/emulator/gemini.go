@@ -26,6 +26,8 @@ func geminiWire() *wire {
 		},
 		respID: func(hex string) string { return hex },
 		toolID: func(hex string) string { return "call_" + hex },
+		check:  checkThoughtSignatures,
+		adorn:  signFunctionCalls,
 	}
 }
 

@@ -28,6 +28,7 @@ func openaiWire() *wire {
 		},
 		respID: func(hex string) string { return "chatcmpl-" + hex },
 		toolID: func(hex string) string { return "call_" + hex },
+		check:  checkToolCallIDs,
 	}
 }
 

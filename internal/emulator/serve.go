@@ -34,8 +34,9 @@ type wire struct {
 	// malformedEvent is the SSE event name a broken event is sent under.
 	malformedEvent string
 	// check, when set, validates a decoded request against its body the way the
-	// provider does beyond the codec (Anthropic's thinking history); adorn adds what
-	// the format's models say beside the brain's answer (Anthropic's thinking).
+	// provider does beyond the codec (Anthropic's thinking history, Gemini 3's thought
+	// signatures, OpenAI's tool call id length); adorn adds what the format's models
+	// say beside the brain's answer (Anthropic's thinking, Gemini 3's signatures).
 	check func(body []byte, req *llm.Request) *llm.Error
 	adorn func(req *llm.Request, resp *llm.Response)
 }

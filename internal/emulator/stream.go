@@ -80,7 +80,7 @@ func (l Latency) Schedule(resp *llm.Response) []Step {
 		}
 		for j, tc := range c.Message.ToolCalls {
 			emit(llm.Event{Type: llm.EventToolCall, Choice: c.Index, ToolIndex: j,
-				ToolCall: llm.ToolCall{ID: tc.ID, Name: tc.Name}}, tc.Name)
+				ToolCall: llm.ToolCall{ID: tc.ID, Name: tc.Name, Signature: tc.Signature}}, tc.Name)
 			r := newRNG(hashString(tc.ID + tc.Arguments))
 			for _, frag := range fragments(tc.Arguments, r) {
 				emit(llm.Event{Type: llm.EventToolArgs, Choice: c.Index, ToolIndex: j,
