@@ -8,6 +8,9 @@ package anthropic
 //   - A user turn's tool_result blocks become RoleTool messages (tool_use_id,
 //     is_error, and the tool's name looked up from the earlier tool_use); the turn's
 //     other blocks follow as a user message.
+//   - tool_use ids and tool_result.tool_use_id are split with llm.SplitToolID: an id
+//     Arbiter gave out with a Gemini call's signature folded in yields the short id
+//     (what every provider gets) and, on the call, the signature.
 //   - tool_choice.disable_parallel_tool_use becomes ParallelToolCalls=false.
 //   - metadata.user_id becomes User.
 //   - top_k, thinking, service_tier, container, mcp_servers, context_management,
@@ -52,6 +55,8 @@ package anthropic
 //     as thinking_delta then signature_delta) and redacted_thinking blocks, before
 //     the text; unsigned reasoning (OpenAI-compatible hosts' reasoning_content,
 //     Gemini thoughts) is not emitted, because the client could not send it back.
+//   - A signed tool call (Gemini's thoughtSignature) is encoded with the signature
+//     folded into its tool_use id (llm.JoinToolID), whole and streamed.
 //   - stop_sequence (which sequence matched) is not carried: neutral has no field.
 //   - Upstream stop_reason pause_turn maps to stop; model_context_window_exceeded
 //     to length; refusal ↔ content_filter.
