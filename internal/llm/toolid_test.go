@@ -118,3 +118,18 @@ func TestEventsThenCollectKeepsToolCallSignature(t *testing.T) {
 		t.Fatalf("collected %+v\nwant %+v", got.Choices, resp.Choices)
 	}
 }
+
+// Every tool call id and tool result id of every request goes through SplitToolID.
+func BenchmarkSplitToolID(b *testing.B) {
+	for _, bc := range []struct{ name, id string }{
+		{"plain", "call_0123456789abcdef"},
+		{"folded", JoinToolID("call_0123456789abcdef", strings.Repeat("CiQBcsjafQ/Xm+Gz", 20))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				SplitToolID(bc.id)
+			}
+		})
+	}
+}
