@@ -283,7 +283,7 @@ func (c *call) wakeLocked() {
 }
 
 func eventSize(ev *llm.Event) int {
-	n := 96 + len(ev.Text) + len(ev.ToolCall.ID) + len(ev.ToolCall.Name) + len(ev.ToolCall.Arguments) + len(ev.ID) + len(ev.Model)
+	n := 96 + len(ev.Text) + len(ev.ToolCall.ID) + len(ev.ToolCall.Name) + len(ev.ToolCall.Arguments) + len(ev.ToolCall.Signature) + len(ev.Signature) + len(ev.Redacted) + len(ev.ID) + len(ev.Model)
 	if ev.Usage != nil {
 		n += 64
 	}

@@ -346,7 +346,7 @@ func entryBytes(k Key, e *Entry) int64 {
 		}
 		for j := range c.Message.ToolCalls {
 			tc := &c.Message.ToolCalls[j]
-			n += sizeToolCall + int64(len(tc.ID)+len(tc.Name)+len(tc.Arguments))
+			n += sizeToolCall + int64(len(tc.ID)+len(tc.Name)+len(tc.Arguments)+len(tc.Signature))
 		}
 	}
 	return n
