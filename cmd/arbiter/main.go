@@ -39,6 +39,7 @@ func commands() []command {
 		{"route", "explain the routing decision for a prompt without sending it (route --explain \"…\")", cmdRoute},
 		{"eval", "evaluate the semantic cache or the router on labelled data (eval cache|router)", cmdEval},
 		{"train", "train the semantic cache verifier or the router from data (train cache|router)", cmdTrain},
+		{"keys", "make a virtual key, list the configured ones, or print a key's public id (keys new|list|id)", cmdKeys},
 		{"models", "print the model catalog (prices, context, capabilities, quality)", cmdModels},
 		{"version", "print the version", cmdVersion},
 	}
