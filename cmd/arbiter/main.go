@@ -32,6 +32,7 @@ func commands() []command {
 		{"serve", "run the gateway with a config file or the provider keys in the environment", cmdServe},
 		{"demo", "run the gateway against the built-in provider emulator with a sample workload (no keys, no network)", cmdDemo},
 		{"emulate", "run the provider emulator alone (OpenAI, Anthropic and Gemini wire formats, fault injection)", cmdEmulate},
+		{"replay", "replay a trace's real arrival times and request sizes against the gateway (built-in or --target), open-loop", cmdReplay},
 		{"bench", "measure Arbiter's added latency and CPU against a direct call and a bare reverse proxy", cmdBench},
 		{"report", "print spend, what it would have cost and what was saved, from the ledger", cmdReport},
 		{"export", "export ledger records as CSV or JSON lines", cmdExport},
