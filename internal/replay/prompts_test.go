@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/arbiterhq/arbiter/internal/emulator"
 	"github.com/arbiterhq/arbiter/internal/tokens"
 )
 
@@ -24,7 +25,10 @@ func TestProseIsAboutTheAskedSize(t *testing.T) {
 	for _, n := range []int{10, 20, 374, 1020, 6000} {
 		text := p.Text(5, n)
 		if got := c.Text(text) + chatFraming; !within(got, n, 0.02) {
-			t.Errorf("prose for %d context tokens counts %d", n, got)
+			t.Errorf("prose for %d context tokens counts %d in o200k_base", n, got)
+		}
+		if got := emulator.TextTokens(text) + chatFraming; !within(got, n, 0.05) {
+			t.Errorf("prose for %d context tokens counts %d by the emulator's four bytes a token", n, got)
 		}
 		if text != p.Text(5, n) {
 			t.Errorf("prose for row 5 is not deterministic")
