@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"sort"
 	"strings"
 
@@ -273,7 +275,7 @@ func appendMessage(b []byte, m *llm.Message) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"id":`...)
-			b = appendString(b, tc.ID)
+			b = appendString(b, providerToolID(tc.ID))
 			b = append(b, `,"type":"function","function":{"name":`...)
 			b = appendString(b, tc.Name)
 			b = append(b, `,"arguments":`...)
@@ -288,7 +290,7 @@ func appendMessage(b []byte, m *llm.Message) []byte {
 	}
 	if m.Role == llm.RoleTool {
 		b = append(b, `,"tool_call_id":`...)
-		b = appendString(b, m.ToolCallID)
+		b = appendString(b, providerToolID(m.ToolCallID))
 	}
 	return append(b, '}')
 }
@@ -309,4 +311,18 @@ func hasText(m *llm.Message) bool {
 		}
 	}
 	return false
+}
+
+// maxToolIDLen is the longest tool call id OpenAI accepts in a request. Ids made by
+// other providers can be longer, and a conversation may fail over mid-way.
+const maxToolIDLen = 40
+
+// providerToolID returns id, or, when it is longer than OpenAI accepts, a stand-in
+// derived from it alone, so that a call and the result that names it still match.
+func providerToolID(id string) string {
+	if len(id) <= maxToolIDLen {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "call_" + hex.EncodeToString(sum[:16])
 }
