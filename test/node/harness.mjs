@@ -1,7 +1,7 @@
 // Starts a real arbiter binary (the demo: gateway + built-in provider emulator) for
 // the Node tests, and stops it afterwards.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,11 +47,15 @@ export async function startArbiter({ requests = 20 } = {}) {
     dashboard: info.dashboard,
     adminKey: info.adminKey,
     output: () => out,
+    // stop ends the gateway and removes its data directory (the ledger is written on
+    // SIGTERM, so the directory goes only after the process has exited).
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
