@@ -295,9 +295,11 @@ func (e *Executor) runPlan(ctx context.Context, plan Plan, req *llm.Request, str
 				floor = waitUntil
 				continue
 			}
-			if blocked > 0 && len(attempts) == 0 && !forced {
-				// Every deployment left is behind an open breaker: rather than fail
-				// without trying, let the first one through as a probe.
+			if blocked > 0 && !forced {
+				// Every deployment left is behind an open breaker — perhaps opened by
+				// other requests' failures since this one began: rather than fail
+				// with attempts to spare, let the next one through as a probe. The
+				// attempt budget and the per-deployment retries still bound it.
 				forced = true
 				continue
 			}

@@ -273,6 +273,26 @@ func TestAllBreakersOpenStillTriesOne(t *testing.T) {
 	}
 }
 
+// Breakers opened by other requests while this one was failing over must not end it
+// with attempts to spare: the chaos test caught 1 request in 2,000 doing that.
+func TestBreakersOpenedMidRequestStillLetAProbeThrough(t *testing.T) {
+	a := &fake{script: []error{&llm.Error{Kind: llm.KindUpstreamServer, Status: 500}}}
+	b := &fake{script: []error{&llm.Error{Kind: llm.KindOverloaded, Status: 529}}}
+	e, _ := quietExecutor(Config{RetriesPerDeployment: -1, Breaker: BreakerConfig{ConsecutiveFailures: 1, Window: time.Second, CoolDown: time.Hour}})
+	// Another request's failure opens b's breaker.
+	if _, err := e.Chat(context.Background(), Plan{Deployments: []*Deployment{dep("b", b)}}, req); err == nil {
+		t.Fatal("b's scripted failure did not fail")
+	}
+	if !hasState(e, "b", BreakerOpen) {
+		t.Fatalf("b's breaker is not open: %+v", e.Health())
+	}
+	// This request fails on a, and b (healthy again) is behind its open breaker.
+	res, err := e.Chat(context.Background(), Plan{Deployments: []*Deployment{dep("a", a), dep("b", b)}}, req)
+	if err != nil || res.Deployment.ID != "b" || len(res.Attempts) != 2 {
+		t.Fatalf("res=%+v err=%v", res, err)
+	}
+}
+
 func TestStreamFailsOverBeforeFirstByteOnly(t *testing.T) {
 	a := &fake{script: []error{&llm.Error{Kind: llm.KindOverloaded, Status: 529}}}
 	b := &fake{cutAfter: 3}
