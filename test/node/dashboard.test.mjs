@@ -1,17 +1,21 @@
 // The dashboard in headless Chromium (Debian's /usr/bin/chromium driven by
 // playwright-core) against `arbiter demo`: log in with the printed admin key, check
 // the headline figures against the ledger's own totals, filter the request log, open
-// a request, and save screenshots (desktop and phone, light and dark) to docs/img/.
+// a request, and take screenshots (desktop and phone, light and dark). They go to
+// docs/img/ only when ARBITER_SCREENSHOTS=docs (so a test run leaves the checkout as it
+// was); otherwise to a temporary directory that is removed afterwards.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startArbiter } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const imgDir = path.resolve(here, '../../docs/img');
+const toDocs = process.env.ARBITER_SCREENSHOTS === 'docs';
+const imgDir = toDocs ? path.resolve(here, '../../docs/img') : mkdtempSync(path.join(os.tmpdir(), 'arbiter-shots-'));
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const DESKTOP = { width: 1366, height: 900 };
@@ -36,6 +40,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await arb?.stop();
+  if (!toDocs) rmSync(imgDir, { recursive: true, force: true });
 });
 
 // api calls the analytics API with the admin key as a bearer token.
