@@ -135,17 +135,17 @@ func (g *hnswGraph) searchLayer(q []float32, eps []int32, ef, l int, visited map
 	if visited == nil {
 		visited = make(map[int32]struct{}, ef*4)
 	}
-	var cand minHeap // to expand, nearest first
-	var res maxHeap  // best ef so far, farthest on top
+	cand := scoredHeap{}         // to expand, nearest first
+	res := scoredHeap{far: true} // best ef so far, farthest on top
 	for _, ep := range eps {
 		visited[ep] = struct{}{}
 		s := scored{ep, g.dist(q, ep)}
 		cand.push(s)
 		res.push(s)
 	}
-	for len(cand) > 0 {
+	for len(cand.a) > 0 {
 		c := cand.pop()
-		if len(res) >= ef && c.d > res[0].d {
+		if len(res.a) >= ef && c.d > res.a[0].d {
 			break
 		}
 		for _, n := range g.nodes[c.id].links[l] {
@@ -154,16 +154,16 @@ func (g *hnswGraph) searchLayer(q []float32, eps []int32, ef, l int, visited map
 			}
 			visited[n] = struct{}{}
 			d := g.dist(q, n)
-			if len(res) < ef || d < res[0].d {
+			if len(res.a) < ef || d < res.a[0].d {
 				cand.push(scored{n, d})
 				res.push(scored{n, d})
-				if len(res) > ef {
+				if len(res.a) > ef {
 					res.pop()
 				}
 			}
 		}
 	}
-	out := []scored(res)
+	out := res.a
 	slices.SortFunc(out, byDist)
 	return out
 }
@@ -235,14 +235,27 @@ func (g *hnswGraph) remove(id int32) {
 	}
 }
 
-type minHeap []scored
+// scoredHeap is a binary heap of scored nodes: the nearest on top, or with far
+// the farthest (a search's frontier and its best-so-far are one of each).
+type scoredHeap struct {
+	a   []scored
+	far bool
+}
 
-func (h *minHeap) push(s scored) {
-	*h = append(*h, s)
-	a := *h
+// above reports whether x belongs above y.
+func (h *scoredHeap) above(x, y scored) bool {
+	if h.far {
+		return x.d > y.d
+	}
+	return x.d < y.d
+}
+
+func (h *scoredHeap) push(s scored) {
+	h.a = append(h.a, s)
+	a := h.a
 	for i := len(a) - 1; i > 0; {
 		p := (i - 1) / 2
-		if a[p].d <= a[i].d {
+		if !h.above(a[i], a[p]) {
 			break
 		}
 		a[p], a[i] = a[i], a[p]
@@ -250,18 +263,18 @@ func (h *minHeap) push(s scored) {
 	}
 }
 
-func (h *minHeap) pop() scored {
-	a := *h
+func (h *scoredHeap) pop() scored {
+	a := h.a
 	top := a[0]
 	last := len(a) - 1
 	a[0] = a[last]
 	a = a[:last]
 	for i := 0; ; {
 		l, r, s := 2*i+1, 2*i+2, i
-		if l < len(a) && a[l].d < a[s].d {
+		if l < len(a) && h.above(a[l], a[s]) {
 			s = l
 		}
-		if r < len(a) && a[r].d < a[s].d {
+		if r < len(a) && h.above(a[r], a[s]) {
 			s = r
 		}
 		if s == i {
@@ -270,45 +283,6 @@ func (h *minHeap) pop() scored {
 		a[s], a[i] = a[i], a[s]
 		i = s
 	}
-	*h = a
-	return top
-}
-
-type maxHeap []scored
-
-func (h *maxHeap) push(s scored) {
-	*h = append(*h, s)
-	a := *h
-	for i := len(a) - 1; i > 0; {
-		p := (i - 1) / 2
-		if a[p].d >= a[i].d {
-			break
-		}
-		a[p], a[i] = a[i], a[p]
-		i = p
-	}
-}
-
-func (h *maxHeap) pop() scored {
-	a := *h
-	top := a[0]
-	last := len(a) - 1
-	a[0] = a[last]
-	a = a[:last]
-	for i := 0; ; {
-		l, r, s := 2*i+1, 2*i+2, i
-		if l < len(a) && a[l].d > a[s].d {
-			s = l
-		}
-		if r < len(a) && a[r].d > a[s].d {
-			s = r
-		}
-		if s == i {
-			break
-		}
-		a[s], a[i] = a[i], a[s]
-		i = s
-	}
-	*h = a
+	h.a = a
 	return top
 }
