@@ -3,8 +3,6 @@ package gemini
 import (
 	"encoding/json"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/arbiterhq/arbiter/internal/llm"
@@ -12,7 +10,7 @@ import (
 )
 
 func BenchmarkDecodeRequest(b *testing.B) {
-	body := readBench(b, "request_full.json")
+	body := readTestdata(b, "request_full.json")
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		if _, err := DecodeRequest("gemini-2.5-pro", body, false); err != nil {
@@ -23,7 +21,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 
 func BenchmarkEncodeRequest(b *testing.B) {
 	var req llm.Request
-	if err := json.Unmarshal(readBench(b, "request_from_openai.neutral.json"), &req); err != nil {
+	if err := json.Unmarshal(readTestdata(b, "request_from_openai.neutral.json"), &req); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
@@ -34,7 +32,7 @@ func BenchmarkEncodeRequest(b *testing.B) {
 }
 
 func BenchmarkDecodeResponse(b *testing.B) {
-	body := readBench(b, "response_function_call.json")
+	body := readTestdata(b, "response_function_call.json")
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		if _, err := DecodeResponse(body); err != nil {
@@ -70,13 +68,4 @@ func BenchmarkStreamDecodeChunk(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func readBench(b *testing.B, name string) []byte {
-	b.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
 }

@@ -11,7 +11,7 @@ import (
 // side can encode again, or fails with an invalid_request error: never a panic.
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`))
-	f.Add(readSeed(f, "request_full.json"))
+	f.Add(readTestdata(f, "request_full.json"))
 	f.Add([]byte(`{"contents":[{"parts":[{"functionResponse":{"name":"f","response":{"output":1}}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := DecodeRequest("m", body, false)

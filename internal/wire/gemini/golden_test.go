@@ -1,10 +1,6 @@
 package gemini
 
 import (
-	"os"
-	"path/filepath"
-	"testing"
-
 	"github.com/arbiterhq/arbiter/internal/wire/wiretest"
 )
 
@@ -16,12 +12,3 @@ var (
 	sameJSON     = wiretest.SameJSON
 	trace        = wiretest.Trace
 )
-
-func readSeed(f *testing.F, name string) []byte {
-	f.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		f.Fatal(err)
-	}
-	return b
-}

@@ -37,8 +37,8 @@ func Golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// ReadTestdata returns testdata/name.
-func ReadTestdata(t *testing.T, name string) []byte {
+// ReadTestdata returns testdata/name (for tests, benchmarks and fuzz seeds alike).
+func ReadTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
