@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/arbiterhq/arbiter/internal/config"
 	"github.com/arbiterhq/arbiter/internal/emulator"
@@ -113,16 +112,7 @@ func TestCacheControlDirectives(t *testing.T) {
 }
 
 func TestTwoGatewaysSharingRedisServeEachOthersAnswers(t *testing.T) {
-	prefix := fmt.Sprintf("arbiter-test-%d:", time.Now().UnixNano())
-	// Registered first, so it runs after both gateways have closed: leave Redis as found.
-	t.Cleanup(func() {
-		ctx := context.Background()
-		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-		defer rdb.Close()
-		for it := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator(); it.Next(ctx); {
-			rdb.Del(ctx, it.Val())
-		}
-	})
+	prefix := redisPrefix(t) // its clean-up runs after both gateways have closed
 	shared := func(c *config.Config) {
 		c.Cache.Redis = &config.Redis{Addr: "127.0.0.1:6379", Prefix: prefix}
 	}
