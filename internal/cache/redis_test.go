@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,30 +12,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arbiterhq/arbiter/internal/llm"
+	"github.com/arbiterhq/arbiter/internal/servicetest"
 )
 
-// redisClient connects to the test Redis (ARBITER_TEST_REDIS_ADDR, default
-// 127.0.0.1:6379). It skips only when ARBITER_TEST_NO_SERVICES=1 and fails loudly if
-// Redis is unreachable otherwise.
-func redisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	if os.Getenv("ARBITER_TEST_NO_SERVICES") == "1" {
-		t.Skip("ARBITER_TEST_NO_SERVICES=1: no Redis")
-	}
-	addr := os.Getenv("ARBITER_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		t.Fatalf("Redis at %s unreachable (set ARBITER_TEST_NO_SERVICES=1 to skip): %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+// redisClient connects to the test Redis (internal/servicetest).
+var redisClient = servicetest.Redis
 
 // testPrefix is a key prefix no other test uses; every key under it is deleted when
 // the test ends.

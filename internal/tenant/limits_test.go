@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arbiterhq/arbiter/internal/money"
+	"github.com/arbiterhq/arbiter/internal/servicetest"
 )
 
 func utc(s string) time.Time {
@@ -76,26 +76,8 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// redisClient connects to the test Redis; it skips only with ARBITER_TEST_NO_SERVICES=1.
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	if os.Getenv("ARBITER_TEST_NO_SERVICES") == "1" {
-		t.Skip("ARBITER_TEST_NO_SERVICES=1: no Redis")
-	}
-	addr := os.Getenv("ARBITER_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		t.Fatalf("Redis at %s unreachable (set ARBITER_TEST_NO_SERVICES=1 to skip): %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+// redisClient connects to the test Redis (internal/servicetest).
+var redisClient = servicetest.Redis
 
 // testPrefix is a key prefix of this test alone; its keys are deleted at the end.
 func testPrefix(t *testing.T, c *redis.Client) string {
