@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -135,14 +134,8 @@ func (x *exchange) refuse(r refusal) {
 	if r.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((r.retryAfter+time.Second-1)/time.Second)))
 	}
-	e := &llm.Error{Kind: llm.KindRateLimited, Message: r.message, Code: r.openaiCode, RetryAfter: r.retryAfter}
-	var body []byte
-	if x.s.format == llm.FormatOpenAI {
-		body, _ = json.Marshal(map[string]any{"error": map[string]any{
-			"message": r.message, "type": r.openaiType, "param": nil, "code": r.openaiCode}})
-	} else {
-		_, body = x.s.encodeError(e)
-	}
+	e := &llm.Error{Kind: llm.KindRateLimited, Message: r.message, Code: r.openaiCode, Type: r.openaiType, RetryAfter: r.retryAfter}
+	_, body := x.s.encodeError(e)
 	x.w.WriteHeader(http.StatusTooManyRequests)
 	x.w.Write(body)
 	x.finish(http.StatusTooManyRequests, e.Kind)

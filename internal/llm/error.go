@@ -36,6 +36,10 @@ type Error struct {
 	// Code is a machine-readable code in the client's vocabulary, where one applies
 	// ("model_not_found", "invalid_api_key").
 	Code string
+	// Type, where set, is the error type in the client's vocabulary when it is more
+	// specific than the kind's (OpenAI's "insufficient_quota", "tokens"); formats
+	// without such a type ignore it.
+	Type string
 	// Status is the upstream HTTP status that produced the error, or 0.
 	Status int
 	// RetryAfter is how long the upstream asked us to wait (Retry-After, retry-after-ms).

@@ -67,8 +67,12 @@ func appendErrorBody(b []byte, err *llm.Error) []byte {
 	}
 	b = append(b, `{"error":{"message":`...)
 	b = appendString(b, msg)
+	typ := err.Type
+	if typ == "" {
+		typ = errorType(err.Kind)
+	}
 	b = append(b, `,"type":`...)
-	b = appendString(b, errorType(err.Kind))
+	b = appendString(b, typ)
 	b = append(b, `,"param":`...)
 	b = appendStringOrNull(b, err.Param)
 	b = append(b, `,"code":`...)
