@@ -31,17 +31,28 @@ type workspace struct {
 // Embed returns one unit vector per text. Texts longer than MaxTokens pieces
 // are embedded from their first MaxTokens pieces (as the TF.js graph does).
 func (m *USE) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	return m.embed(ctx, len(texts), func(dst []int32, i int) []int32 { return m.tok.Encode(dst, texts[i]) })
+	return m.embed(ctx, len(texts), func(dst []int32, i int) []int32 { return m.tok.Encode(dst, texts[i]) }, nil)
+}
+
+// EmbedStates is Embed that also returns each text's per-piece outputs of the
+// last transformer layer (before pooling): states[i] holds Dim floats per piece
+// of text i, in order. A verifier that compares texts piece by piece reads them.
+func (m *USE) EmbedStates(ctx context.Context, texts []string) (vecs, states [][]float32, err error) {
+	states = make([][]float32, len(texts))
+	vecs, err = m.embed(ctx, len(texts), func(dst []int32, i int) []int32 { return m.tok.Encode(dst, texts[i]) },
+		func(i int, rows []float32) { states[i] = append([]float32(nil), rows...) })
+	return vecs, states, err
 }
 
 // EmbedTokens is Embed for texts already tokenized by m.Tokenizer().
 func (m *USE) EmbedTokens(ctx context.Context, ids [][]int32) ([][]float32, error) {
-	return m.embed(ctx, len(ids), func(dst []int32, i int) []int32 { return append(dst, ids[i]...) })
+	return m.embed(ctx, len(ids), func(dst []int32, i int) []int32 { return append(dst, ids[i]...) }, nil)
 }
 
 // embed runs count texts through the network in chunks; appendIDs appends the
-// piece ids of text i.
-func (m *USE) embed(ctx context.Context, count int, appendIDs func(dst []int32, i int) []int32) ([][]float32, error) {
+// piece ids of text i; states, when not nil, receives each text's per-piece
+// outputs (valid only during the call).
+func (m *USE) embed(ctx context.Context, count int, appendIDs func(dst []int32, i int) []int32, states func(i int, rows []float32)) ([][]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
@@ -81,6 +92,9 @@ func (m *USE) embed(ctx context.Context, count int, appendIDs func(dst []int32, 
 			v := flat[i*Dim : (i+1)*Dim : (i+1)*Dim]
 			copy(v, ws.hidden[(i-first)*Dim:])
 			out[i] = v
+			if states != nil {
+				states(i, ws.y[ws.starts[i-first]*Dim:ws.starts[i-first+1]*Dim])
+			}
 		}
 		first = last
 	}

@@ -281,3 +281,30 @@ func BenchmarkEmbedBatch64(b *testing.B) {
 		}
 	}
 }
+
+// EmbedStates must return the same sentence vectors as Embed, and per text one
+// row per piece (capped at MaxTokens) of the rows the vector was pooled from.
+func TestUSEEmbedStatesMatchEmbed(t *testing.T) {
+	m := loadUSE(t)
+	texts := []string{"How do I turn off dark mode?", strings.Repeat("long prompt ", 200), ""}
+	want, err := m.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vecs, states, err := m.EmbedStates(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range texts {
+		if !slices.Equal(vecs[i], want[i]) {
+			t.Errorf("text %d: EmbedStates vector differs from Embed's", i)
+		}
+		pieces := min(len(m.Tokenizer().Encode(nil, text)), MaxTokens)
+		if len(states[i]) != pieces*Dim {
+			t.Errorf("text %d: %d state floats, want %d pieces × %d", i, len(states[i]), pieces, Dim)
+		}
+	}
+	if len(states[0]) > 0 && slices.Equal(states[0][:Dim], states[0][len(states[0])-Dim:]) {
+		t.Error("first and last piece have identical states: rows are not per piece")
+	}
+}
