@@ -78,3 +78,9 @@ func Default(dir string) (e Embedder, kind string, err error) {
 	}
 	return s, KindStatic, nil
 }
+
+// Dot is Σ a[i]·b[i] over len(a) (b at least as long), with the CPU's vector
+// instructions where it has them. Its sum is ordered differently from a plain
+// loop's, so results can differ from one in the last bits: use it to rank
+// vectors, not where a value must be reproduced exactly.
+func Dot(a, b []float32) float32 { return dotVec(a, b) }

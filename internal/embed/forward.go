@@ -15,6 +15,7 @@ const chunkTokens = 512
 type workspace struct {
 	ids    []int32 // token ids of the chunk, texts concatenated
 	starts []int   // starts[i] is the first row of text i; len = texts+1
+	team   *team   // helpers sharing this pass's matrix products; nil: none
 
 	x      []float32 // [T][256] layer-0 input
 	y      []float32 // [T][512] residual stream
@@ -87,7 +88,15 @@ func (m *USE) embed(ctx context.Context, count int, appendIDs func(dst []int32, 
 			ws.starts = append(ws.starts, len(ws.ids))
 			last++
 		}
+		// A lone text is a request waiting on its lookup: share its matrix
+		// products among cores to cut its latency. A batch is bulk work whose
+		// callers already run batches side by side.
+		ws.team = nil
+		if last-first == 1 {
+			ws.team = startTeam(m.intraOp - 1)
+		}
 		m.forward(ws)
+		ws.team.stop()
 		for i := first; i < last; i++ {
 			v := flat[i*Dim : (i+1)*Dim : (i+1)*Dim]
 			copy(v, ws.hidden[(i-first)*Dim:])
@@ -148,7 +157,7 @@ func (m *USE) forward(ws *workspace) {
 		}
 	}
 	fillRows(ws.hidden, m.tanhBias, B)
-	gemmAcc(ws.hidden, ws.pooled, B, m.tanh)
+	ws.team.gemm(ws.hidden, ws.pooled, B, m.tanh)
 	for b := 0; b < B; b++ {
 		v := ws.hidden[b*d1 : (b+1)*d1]
 		var ss float32
@@ -172,33 +181,33 @@ func (m *USE) layerForward(ws *workspace, l *layer, in []float32) {
 	y := ws.y[:T*l.d]
 	if l.resid.p != nil {
 		fillRows(y, l.residBias, T)
-		gemmAcc(y, in, T, l.resid)
+		ws.team.gemm(y, in, T, l.resid)
 	} // else in is ws.y already: the residual is the stream itself.
 
 	h := ws.h[:T*l.dIn]
 	layerNorm(h, in[:T*l.dIn], l.lnAttnScale, l.lnAttnBias, l.dIn, m.lnEps)
 	qkv := ws.qkv[:T*3*l.dIn]
 	fillRows(qkv, l.qkvBias, T)
-	gemmAcc(qkv, h, T, l.qkv)
+	ws.team.gemm(qkv, h, T, l.qkv)
 	att := ws.att[:T*l.dIn]
 	for b := 0; b+1 < len(ws.starts); b++ {
 		m.attention(ws, l, att, qkv, ws.starts[b], ws.starts[b+1])
 	}
 	addBiasRows(y, l.outBias, T)
-	gemmAcc(y, att, T, l.out)
+	ws.team.gemm(y, att, T, l.out)
 
 	h = ws.h[:T*l.d]
 	layerNorm(h, y, l.lnFFNScale, l.lnFFNBias, l.d, m.lnEps)
 	ff := ws.ff[:T*ffnWidth]
 	fillRows(ff, l.ff1Bias, T)
-	gemmAcc(ff, h, T, l.ff1)
+	ws.team.gemm(ff, h, T, l.ff1)
 	for i, v := range ff {
 		if v < 0 {
 			ff[i] = 0
 		}
 	}
 	addBiasRows(y, l.ff2Bias, T)
-	gemmAcc(y, ff, T, l.ff2)
+	ws.team.gemm(y, ff, T, l.ff2)
 }
 
 // attention writes softmax(q·kᵀ)·v for the rows [lo, hi) of one text, head by

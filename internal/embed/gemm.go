@@ -1,6 +1,10 @@
 package embed
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+)
 
 // panel is the column width of a packed matrix: the AVX-512 kernel's tile width.
 const panel = 32
@@ -30,9 +34,12 @@ func packMatrix(rowMajor []float32, k, n int) (matrix, error) {
 
 // gemmAccGo is the portable kernel: c [m][n] += a [m][k] · w, one panel and four
 // rows of c at a time so each panel row is loaded once per four rows.
-func gemmAccGo(c, a []float32, m int, w matrix) {
+func gemmAccGo(c, a []float32, m int, w matrix) { gemmAccGoCols(c, a, m, w, 0, w.n) }
+
+// gemmAccGoCols is gemmAccGo for the columns [j0, j1) of c only (whole panels).
+func gemmAccGoCols(c, a []float32, m int, w matrix, j0, j1 int) {
 	k, n := w.k, w.n
-	for j := 0; j < n; j += panel {
+	for j := j0; j < j1; j += panel {
 		pn := w.p[j*k : (j+panel)*k]
 		i := 0
 		for ; i+4 <= m; i += 4 {
@@ -67,5 +74,100 @@ func axpyInt8Go(dst []float32, alpha float32, q []byte) {
 	q = q[:len(dst)]
 	for i := range dst {
 		dst[i] += alpha * float32(int8(q[i]))
+	}
+}
+
+// minSplitWork is the least multiply-adds of a product worth sharing: below
+// it, handing out its panels costs more than it saves.
+const minSplitWork = 1 << 20
+
+// splitChunk is the column panels one claim takes: small enough that neither
+// side waits long for the other at the end of a product.
+const splitChunk = 4
+
+// team shares the matrix products of one forward pass with helper goroutines.
+// Waking a parked goroutine costs tens of microseconds, as much as a product
+// takes, so the helpers are started once per pass and poll for work (yielding
+// the processor while they wait) instead of being started per product. The
+// caller never waits for a helper to arrive: it claims chunks of panels from
+// the same counter and does all of them if no helper shows up, waiting only
+// for chunks a helper has claimed and is computing. A nil *team computes alone.
+type team struct {
+	cur  atomic.Pointer[teamTask]
+	quit atomic.Bool
+}
+
+// teamTask is one product c += a·w, its column panels handed out in chunks.
+type teamTask struct {
+	c, a   []float32
+	m      int
+	w      matrix
+	chunks int64
+	next   atomic.Int64 // the next chunk to claim
+	done   atomic.Int64 // chunks finished
+}
+
+// startTeam starts helpers goroutines for one pass; stop them with stop.
+func startTeam(helpers int) *team {
+	if helpers <= 0 {
+		return nil
+	}
+	t := new(team)
+	for range helpers {
+		go t.help()
+	}
+	return t
+}
+
+func (t *team) help() {
+	var last *teamTask
+	for !t.quit.Load() {
+		if k := t.cur.Load(); k != nil && k != last {
+			k.work()
+			last = k
+			continue
+		}
+		runtime.Gosched()
+	}
+}
+
+// stop tells the helpers to leave. They touch nothing of the pass afterwards
+// (every task's chunks are claimed), so the caller need not wait for them.
+func (t *team) stop() {
+	if t != nil {
+		t.quit.Store(true)
+	}
+}
+
+func (k *teamTask) work() {
+	np := k.w.n / panel
+	for {
+		i := k.next.Add(1) - 1
+		if i >= k.chunks {
+			return
+		}
+		j0 := int(i) * splitChunk * panel
+		j1 := min(int(i+1)*splitChunk, np) * panel
+		gemmAccCols(k.c, k.a, k.m, k.w, j0, j1)
+		k.done.Add(1)
+	}
+}
+
+// gemm computes c [m][n] += a [m][k] · w, shared with the team's helpers when
+// it is large enough. The result is bit-identical to gemmAcc's: each element
+// is summed in the same order whoever computes it.
+func (t *team) gemm(c, a []float32, m int, w matrix) {
+	np := w.n / panel
+	if t == nil || np < 2*splitChunk || m*w.k*w.n < minSplitWork {
+		gemmAcc(c, a, m, w)
+		return
+	}
+	k := &teamTask{c: c, a: a, m: m, w: w, chunks: int64((np + splitChunk - 1) / splitChunk)}
+	t.cur.Store(k)
+	k.work()
+	for k.done.Load() < k.chunks {
+		// A helper is finishing a chunk it claimed (microseconds); yield in
+		// case it was descheduled in favour of another goroutine.
+		runtime.Gosched()
 	}
 }

@@ -21,19 +21,24 @@ func gemm6x16(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k i
 
 // gemmAcc computes c [m][n] += a [m][k] · w (row-major c and a).
 func gemmAcc(c, a []float32, m int, w matrix) {
-	gemmAccWith(c, a, m, w, haveAVX512, haveFMA)
+	gemmAccWith(c, a, m, w, 0, w.n, haveAVX512, haveFMA)
 }
 
-func gemmAccWith(c, a []float32, m int, w matrix, avx512, fma bool) {
+// gemmAccCols is gemmAcc for the columns [j0, j1) of c only (whole panels).
+func gemmAccCols(c, a []float32, m int, w matrix, j0, j1 int) {
+	gemmAccWith(c, a, m, w, j0, j1, haveAVX512, haveFMA)
+}
+
+func gemmAccWith(c, a []float32, m int, w matrix, j0, j1 int, avx512, fma bool) {
 	k, n := w.k, w.n
 	if !(avx512 || fma) || m == 0 || k == 0 {
-		gemmAccGo(c, a, m, w)
+		gemmAccGoCols(c, a, m, w, j0, j1)
 		return
 	}
 	_, _ = c[m*n-1], a[m*k-1] // the kernels trust these bounds
 	// Panels outermost: one k×32 panel stays in cache while every 6-row block
 	// of a passes over it.
-	for j := 0; j < n; j += panel {
+	for j := j0; j < j1; j += panel {
 		pn := w.p[j*k : (j+panel)*k]
 		for i := 0; i < m; i += 6 {
 			rows := min(6, m-i)

@@ -11,10 +11,10 @@ type gemmKernel struct {
 func gemmKernels() []gemmKernel {
 	ks := []gemmKernel{{"go", gemmAccGo}}
 	if haveFMA {
-		ks = append(ks, gemmKernel{"avx2", func(c, a []float32, m int, w matrix) { gemmAccWith(c, a, m, w, false, true) }})
+		ks = append(ks, gemmKernel{"avx2", func(c, a []float32, m int, w matrix) { gemmAccWith(c, a, m, w, 0, w.n, false, true) }})
 	}
 	if haveAVX512 {
-		ks = append(ks, gemmKernel{"avx512", func(c, a []float32, m int, w matrix) { gemmAccWith(c, a, m, w, true, false) }})
+		ks = append(ks, gemmKernel{"avx512", func(c, a []float32, m int, w matrix) { gemmAccWith(c, a, m, w, 0, w.n, true, false) }})
 	}
 	return ks
 }

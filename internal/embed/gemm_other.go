@@ -7,6 +7,11 @@ func gemmAcc(c, a []float32, m int, w matrix) {
 	gemmAccGo(c, a, m, w)
 }
 
+// gemmAccCols is gemmAcc for the columns [j0, j1) of c only (whole panels).
+func gemmAccCols(c, a []float32, m int, w matrix, j0, j1 int) {
+	gemmAccGoCols(c, a, m, w, j0, j1)
+}
+
 func dotVec(a, b []float32) float32 { return dot(a, b) }
 
 func axpyVec(dst []float32, alpha float32, x []float32) { axpy(dst, alpha, x) }

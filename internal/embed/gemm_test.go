@@ -89,3 +89,37 @@ func TestVectorKernelsMatchScalarOnes(t *testing.T) {
 		}
 	}
 }
+
+// Sharing a product's column panels with helpers must not change a single bit
+// of the result (each element is summed in the same order), whatever the
+// number of helpers, and a team with none (nil) computes alone.
+func TestTeamGemmIsBitIdenticalToGemmAcc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	randv := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = rng.Float32()*2 - 1
+		}
+		return v
+	}
+	for _, helpers := range []int{0, 1, 3} {
+		tm := startTeam(helpers)
+		for _, sz := range []struct{ m, k, n int }{{30, 512, 1536}, {30, 1536, 512}, {7, 256, 768}, {1, 512, 512}, {2000, 16, 320}} {
+			a, b, c0 := randv(sz.m*sz.k), randv(sz.k*sz.n), randv(sz.m*sz.n)
+			w, err := packMatrix(b, sz.k, sz.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append([]float32(nil), c0...)
+			gemmAcc(want, a, sz.m, w)
+			got := append([]float32(nil), c0...)
+			tm.gemm(got, a, sz.m, w)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%dx%dx%d, %d helpers: element %d = %v, gemmAcc gives %v", sz.m, sz.k, sz.n, helpers, i, got[i], want[i])
+				}
+			}
+		}
+		tm.stop()
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 )
 
@@ -66,6 +67,7 @@ type USE struct {
 	lnEps      float32
 	l2Eps      float32
 	maxLen     int
+	intraOp    int // goroutines a single text's matrix products are shared among
 
 	work sync.Pool // *workspace
 }
@@ -295,6 +297,9 @@ func newUSE(ts map[string]tensor, tok *Tokenizer) (*USE, error) {
 			row[d0/2+i] = float32(math.Cos(a))
 		}
 	}
+	// Two or more cores cut a lone text's latency nearly in proportion; past
+	// four the products are too small to share well.
+	m.intraOp = min(runtime.GOMAXPROCS(0), 4)
 	m.work.New = func() any { return new(workspace) }
 	return m, nil
 }

@@ -244,6 +244,33 @@ func BenchmarkEmbed30Tokens(b *testing.B) {
 	}
 }
 
+// BenchmarkEmbed30TokensUnderLoad embeds single texts from as many goroutines as
+// there are processors, with the products shared among cores (as shipped) and
+// computed alone: sharing is for latency when cores are free, and this shows
+// what it costs in throughput when none are.
+func BenchmarkEmbed30TokensUnderLoad(b *testing.B) {
+	m := loadUSE(b)
+	for _, c := range []struct {
+		name    string
+		intraOp int
+	}{{"shared", m.intraOp}, {"alone", 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			saved := m.intraOp
+			m.intraOp = c.intraOp
+			defer func() { m.intraOp = saved }()
+			b.RunParallel(func(pb *testing.PB) {
+				texts := []string{sentence30}
+				for pb.Next() {
+					if _, err := m.Embed(context.Background(), texts); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkLoadUSE is the start-up cost: reading and packing 28 MB of weights.
 func BenchmarkLoadUSE(b *testing.B) {
 	dir := modelDir(b)

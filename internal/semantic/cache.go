@@ -384,7 +384,9 @@ func (c *Cache) nearest(sc cache.Key, vec []float32, now time.Time) []candidate 
 			if !now.Before(it.expires) {
 				continue
 			}
-			cos := float64(dot(vec, it.vec))
+			// Ranked by the vector kernel; the kept few get the plain
+			// dot product below, the exact value the verifier was trained on.
+			cos := float64(embed.Dot(vec, it.vec))
 			if len(out) < k {
 				out = append(out, candidate{it, cos})
 				continue
@@ -399,6 +401,9 @@ func (c *Cache) nearest(sc cache.Key, vec []float32, now time.Time) []candidate 
 			if cos > out[w].cos {
 				out[w] = candidate{it, cos}
 			}
+		}
+		for i := range out {
+			out[i].cos = float64(dot(vec, out[i].it.vec))
 		}
 	}
 	slices.SortFunc(out, func(a, b candidate) int {
