@@ -84,3 +84,7 @@ func Default(dir string) (e Embedder, kind string, err error) {
 // loop's, so results can differ from one in the last bits: use it to rank
 // vectors, not where a value must be reproduced exactly.
 func Dot(a, b []float32) float32 { return dotVec(a, b) }
+
+// DotInt8 is Σ a[i]·q[i] over len(q) (a at least as long), with the CPU's
+// vector instructions where it has them; like Dot, for ranking.
+func DotInt8(a []float32, q []int8) float32 { return dotInt8Vec(a, q) }

@@ -171,3 +171,13 @@ func (t *team) gemm(c, a []float32, m int, w matrix) {
 		runtime.Gosched()
 	}
 }
+
+// dotInt8Go is Σ a[i]·q[i] over len(q), the portable kernel.
+func dotInt8Go(a []float32, q []int8) float32 {
+	a = a[:len(q)]
+	var s float32
+	for i, v := range q {
+		s += a[i] * float32(v)
+	}
+	return s
+}

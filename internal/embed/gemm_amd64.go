@@ -102,3 +102,20 @@ func axpyInt8(dst []float32, alpha float32, q []byte) {
 		axpyInt8Go(dst[n16:], alpha, q[n16:])
 	}
 }
+
+//go:noescape
+func dotInt8x16(a *float32, q *int8, n int) float32
+
+// dotInt8Vec is Σ a[i]·q[i] over len(q); a must be at least as long.
+func dotInt8Vec(a []float32, q []int8) float32 {
+	n16 := len(q) &^ 15
+	if !haveFMA || n16 == 0 {
+		return dotInt8Go(a, q)
+	}
+	a = a[:len(q)]
+	s := dotInt8x16(&a[0], &q[0], n16)
+	if n16 < len(q) {
+		s += dotInt8Go(a[n16:], q[n16:])
+	}
+	return s
+}

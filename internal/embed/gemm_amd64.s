@@ -372,3 +372,35 @@ axpy8loop:
 	JNZ         axpy8loop
 	VZEROUPPER
 	RET
+
+// func dotInt8x16(a *float32, q *int8, n int) float32
+//
+// Σ a[i]·q[i] for n a positive multiple of 16, with AVX2 FMA: the int8 values
+// widened to int32, converted to float32 and multiplied in.
+TEXT ·dotInt8x16(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), DI
+	MOVQ   q+8(FP), SI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y3, Y3, Y3
+
+dotq8loop:
+	VPMOVSXBD   (SI), Y1
+	VPMOVSXBD   8(SI), Y2
+	VCVTDQ2PS   Y1, Y1
+	VCVTDQ2PS   Y2, Y2
+	VFMADD231PS (DI), Y1, Y0
+	VFMADD231PS 32(DI), Y2, Y3
+	ADDQ        $16, SI
+	ADDQ        $64, DI
+	SUBQ        $16, CX
+	JNZ         dotq8loop
+
+	VADDPS       Y3, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+24(FP)
+	RET

@@ -17,3 +17,5 @@ func dotVec(a, b []float32) float32 { return dot(a, b) }
 func axpyVec(dst []float32, alpha float32, x []float32) { axpy(dst, alpha, x) }
 
 func axpyInt8(dst []float32, alpha float32, q []byte) { axpyInt8Go(dst, alpha, q) }
+
+func dotInt8Vec(a []float32, q []int8) float32 { return dotInt8Go(a, q) }

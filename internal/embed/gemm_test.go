@@ -87,6 +87,14 @@ func TestVectorKernelsMatchScalarOnes(t *testing.T) {
 				t.Fatalf("n=%d: axpyInt8[%d] %v, axpyInt8Go %v", n, i, got[i], want[i])
 			}
 		}
+		qs := make([]int8, n)
+		for i := range qs {
+			qs[i] = int8(rng.IntN(255) - 127) // the full range, both extremes included
+		}
+		qs[0] = -127
+		if got, want := dotInt8Vec(a, qs), dotInt8Go(a, qs); math.Abs(float64(got-want)) > 1e-3 {
+			t.Errorf("n=%d: dotInt8Vec %v, dotInt8Go %v", n, got, want)
+		}
 	}
 }
 

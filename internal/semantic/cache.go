@@ -437,12 +437,20 @@ func (c *Cache) nearStatic(sc cache.Key, sv []float32, now time.Time) (best floa
 	}
 	floor := float32(c.verifier.m.StaticFloor)
 	many := false
+	var top *item
 	for _, it := range s.items {
 		if it.static == nil || !now.Before(it.expires) {
 			continue
 		}
-		d := dotInt8(sv, it.static, it.sscale)
-		best = math.Max(best, float64(d))
+		// The vector kernel's sum can differ from the plain one's in the last
+		// bits; near the floor, decide with the plain one, as trained.
+		d := embed.DotInt8(sv, it.static) * it.sscale
+		if abs32(d-floor) < 1e-4 {
+			d = dotInt8(sv, it.static, it.sscale)
+		}
+		if float64(d) > best {
+			best, top = float64(d), it
+		}
 		if d >= floor && !many {
 			if len(near) == firstStageGuarded {
 				many, near = true, nil
@@ -450,6 +458,9 @@ func (c *Cache) nearStatic(sc cache.Key, sv []float32, now time.Time) (best floa
 				near = append(near, it)
 			}
 		}
+	}
+	if top != nil {
+		best = float64(dotInt8(sv, top.static, top.sscale))
 	}
 	return best, near
 }
