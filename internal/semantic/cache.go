@@ -377,7 +377,9 @@ func (c *Cache) nearest(sc cache.Key, vec []float32, now time.Time) []candidate 
 			if it == nil || !now.Before(it.expires) {
 				continue
 			}
-			out = append(out, candidate{it, float64(1 - nd.d)})
+			// The graph ranks with the vector kernel; the verifier gets the
+			// plain dot product it was trained on.
+			out = append(out, candidate{it, float64(dot(vec, it.vec))})
 		}
 	} else {
 		for _, it := range s.items {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/arbiterhq/arbiter/internal/embed"
 )
 
 // hnswGraph is a Hierarchical Navigable Small World index (Malkov & Yashunin)
@@ -45,7 +47,7 @@ func newHNSW() *hnswGraph {
 	}
 }
 
-func (g *hnswGraph) dist(q []float32, id int32) float32 { return 1 - dot(q, g.nodes[id].vec) }
+func (g *hnswGraph) dist(q []float32, id int32) float32 { return 1 - embed.Dot(q, g.nodes[id].vec) }
 
 // live is the count of nodes not deleted.
 func (g *hnswGraph) live() int { return len(g.nodes) - g.dead }
@@ -94,7 +96,7 @@ func (g *hnswGraph) link(n, id int32, l, maxLinks int) {
 	}
 	cs := make([]scored, len(nd.links[l]))
 	for i, x := range nd.links[l] {
-		cs[i] = scored{x, 1 - dot(nd.vec, g.nodes[x].vec)}
+		cs[i] = scored{x, 1 - embed.Dot(nd.vec, g.nodes[x].vec)}
 	}
 	slices.SortFunc(cs, byDist)
 	nd.links[l] = g.selectNeighbours(nd.vec, cs, maxLinks)
@@ -180,7 +182,7 @@ func (g *hnswGraph) selectNeighbours(q []float32, cands []scored, m int) []int32
 		}
 		good := true
 		for _, r := range out {
-			if 1-dot(g.nodes[c.id].vec, g.nodes[r].vec) < c.d {
+			if 1-embed.Dot(g.nodes[c.id].vec, g.nodes[r].vec) < c.d {
 				good = false
 				break
 			}
