@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -258,6 +259,10 @@ func BenchmarkEmbed30TokensUnderLoad(b *testing.B) {
 			saved := m.intraOp
 			m.intraOp = c.intraOp
 			defer func() { m.intraOp = saved }()
+			if p := os.Getenv("ARBITER_BENCH_PARALLELISM"); p != "" {
+				n, _ := strconv.Atoi(p)
+				b.SetParallelism(max(n, 1))
+			}
 			b.RunParallel(func(pb *testing.PB) {
 				texts := []string{sentence30}
 				for pb.Next() {
