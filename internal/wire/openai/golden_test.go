@@ -3,10 +3,8 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -14,37 +12,8 @@ import (
 
 	"github.com/arbiterhq/arbiter/internal/llm"
 	"github.com/arbiterhq/arbiter/internal/sse"
+	"github.com/arbiterhq/arbiter/internal/wire/wiretest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<name>, or rewrites the file with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
-}
-
-func indentJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(b, '\n')
-}
 
 // inputs lists testdata/<dir>/*<ext> that are inputs, not golden outputs.
 func inputs(t *testing.T, dir, ext string) []string {
@@ -69,15 +38,12 @@ func inputs(t *testing.T, dir, ext string) []string {
 func TestGoldenRequests(t *testing.T) {
 	for _, name := range inputs(t, "requests", ".json") {
 		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join("testdata", "requests", name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := wiretest.ReadTestdata(t, "requests/"+name+".json")
 			req, err := DecodeRequest(body)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "requests/"+name+".decoded.json", indentJSON(t, req))
+			wiretest.Golden(t, "requests/"+name+".decoded.json", wiretest.Indent(t, req))
 			up, err := EncodeRequest(req)
 			if err != nil {
 				t.Fatal(err)
@@ -85,10 +51,7 @@ func TestGoldenRequests(t *testing.T) {
 			if !json.Valid(up) {
 				t.Fatalf("EncodeRequest produced invalid JSON: %s", up)
 			}
-			var pretty bytes.Buffer
-			json.Indent(&pretty, up, "", "  ")
-			pretty.WriteByte('\n')
-			golden(t, "requests/"+name+".upstream.json", pretty.Bytes())
+			wiretest.Golden(t, "requests/"+name+".upstream.json", wiretest.Indent(t, up))
 
 			// Round trip: what we send upstream decodes to the same request, except
 			// that a stream always asks for usage.
@@ -113,20 +76,17 @@ func TestGoldenRequests(t *testing.T) {
 func TestGoldenResponses(t *testing.T) {
 	for _, name := range inputs(t, "responses", ".json") {
 		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join("testdata", "responses", name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := wiretest.ReadTestdata(t, "responses/"+name+".json")
 			resp, err := DecodeResponse(body)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "responses/"+name+".decoded.json", indentJSON(t, resp))
+			wiretest.Golden(t, "responses/"+name+".decoded.json", wiretest.Indent(t, resp))
 			enc, err := EncodeResponse(resp)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "responses/"+name+".encoded.json", append(enc, '\n'))
+			wiretest.Golden(t, "responses/"+name+".encoded.json", append(enc, '\n'))
 			again, err := DecodeResponse(enc)
 			if err != nil || !reflect.DeepEqual(again, resp) {
 				t.Fatalf("round trip changed the response: %v\nfirst:  %+v\nsecond: %+v", err, resp, again)
@@ -191,14 +151,11 @@ func encodeStream(t *testing.T, evs []llm.Event, opts StreamOptions) []byte {
 func TestGoldenStreams(t *testing.T) {
 	for _, name := range inputs(t, "streams", ".sse") {
 		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join("testdata", "streams", name+".sse"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := wiretest.ReadTestdata(t, "streams/"+name+".sse")
 			evs := decodeStream(t, body)
-			golden(t, "streams/"+name+".events.jsonl", eventLines(evs))
+			wiretest.Golden(t, "streams/"+name+".events.jsonl", eventLines(evs))
 			enc := encodeStream(t, evs, StreamOptions{IncludeUsage: true})
-			golden(t, "streams/"+name+".encoded.sse", enc)
+			wiretest.Golden(t, "streams/"+name+".encoded.sse", enc)
 			// Chat Completions has no reasoning field: the encoder drops it.
 			var want []llm.Event
 			for _, ev := range evs {
@@ -241,5 +198,5 @@ func TestGoldenErrors(t *testing.T) {
 			t.Errorf("%s: decoded back as %+v", e.Kind, back)
 		}
 	}
-	golden(t, "errors/encoded.txt", all.Bytes())
+	wiretest.Golden(t, "errors/encoded.txt", all.Bytes())
 }
