@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +24,7 @@ import (
 	"github.com/arbiterhq/arbiter/internal/emulator"
 	"github.com/arbiterhq/arbiter/internal/gateway"
 	"github.com/arbiterhq/arbiter/internal/ledger"
-	"github.com/arbiterhq/arbiter/internal/money"
+	"github.com/arbiterhq/arbiter/internal/ledger/report"
 	"github.com/arbiterhq/arbiter/internal/server"
 )
 
@@ -390,16 +389,10 @@ func printSummary(ctx context.Context, w io.Writer, store ledger.Store, start ti
 		fmt.Fprintf(w, "First failure: %s\n", res.firstErr)
 	}
 	fmt.Fprintln(w, "\nFrom the ledger:")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  \tspent\twould have cost\tsaved\t\n")
-	fmt.Fprintf(tw, "  all requests\t%s\t%s\t%s (%.1f%%)\t\n", t.Cost, t.BaselineCost, t.Saved, pct(t.Saved, t.BaselineCost))
-	fmt.Fprintf(tw, "    by cache\t\t\t%s\t\n", t.SavedCache)
-	fmt.Fprintf(tw, "    by routing\t\t\t%s\t\n", t.SavedRouting)
-	fmt.Fprintf(tw, "    by provider choice\t\t\t%s\t\n", t.SavedProvider)
-	tw.Flush()
+	report.Savings(w, t)
 
 	fmt.Fprintln(w, "\nBy cache status:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "  status\trequests\tshare\t\n")
 	for _, g := range byCache.Groups {
 		fmt.Fprintf(tw, "  %s\t%d\t%.1f%%\t\n", g.Key, g.Totals.Requests, 100*float64(g.Totals.Requests)/float64(max(t.Requests, 1)))
@@ -407,22 +400,8 @@ func printSummary(ctx context.Context, w io.Writer, store ledger.Store, start ti
 	tw.Flush()
 
 	fmt.Fprintln(w, "\nBy served model (spend, and what the baseline gpt-4o would have cost):")
-	groups := byModel.Groups
-	sort.SliceStable(groups, func(i, j int) bool { return groups[i].Totals.Requests > groups[j].Totals.Requests })
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  model\trequests\tspent\twould have cost\tsaved\t\n")
-	for _, g := range groups {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t\n", g.Key, g.Totals.Requests, g.Totals.Cost, g.Totals.BaselineCost, g.Totals.Saved)
-	}
-	tw.Flush()
+	report.ByModel(w, byModel.Groups)
 	return nil
-}
-
-func pct(a, b money.USD) float64 {
-	if b == 0 {
-		return 0
-	}
-	return 100 * float64(a) / float64(b)
 }
 
 // DefaultDataDir is where the demo keeps its ledger.

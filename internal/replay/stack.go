@@ -10,15 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
-	"text/tabwriter"
 	"time"
 
 	"github.com/arbiterhq/arbiter/internal/config"
 	"github.com/arbiterhq/arbiter/internal/demo"
 	"github.com/arbiterhq/arbiter/internal/emulator"
 	"github.com/arbiterhq/arbiter/internal/ledger"
-	"github.com/arbiterhq/arbiter/internal/money"
+	"github.com/arbiterhq/arbiter/internal/ledger/report"
 	"github.com/arbiterhq/arbiter/internal/server"
 )
 
@@ -140,28 +138,8 @@ func (s *Stack) LedgerTotals(ctx context.Context, from time.Time) (ledger.Totals
 // in total and by served model, as the demo does.
 func PrintLedger(w io.Writer, t ledger.Totals, byModel []ledger.Group, baseline string) {
 	fmt.Fprintf(w, "\nFrom the gateway's ledger (%d requests):\n", t.Requests)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  \tspent\twould have cost\tsaved\t\n")
-	fmt.Fprintf(tw, "  all requests\t%s\t%s\t%s (%.1f%%)\t\n", t.Cost, t.BaselineCost, t.Saved, pct(t.Saved, t.BaselineCost))
-	fmt.Fprintf(tw, "    by cache\t\t\t%s\t\n", t.SavedCache)
-	fmt.Fprintf(tw, "    by routing\t\t\t%s\t\n", t.SavedRouting)
-	fmt.Fprintf(tw, "    by provider choice\t\t\t%s\t\n", t.SavedProvider)
-	tw.Flush()
+	report.Savings(w, t)
 	fmt.Fprintf(w, "  tokens: %d in, %d out\n", t.InputTokens, t.OutputTokens)
-	groups := append([]ledger.Group(nil), byModel...)
-	sort.SliceStable(groups, func(i, j int) bool { return groups[i].Totals.Requests > groups[j].Totals.Requests })
 	fmt.Fprintf(w, "\nBy served model (the baseline is %s):\n", baseline)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  model\trequests\tspent\twould have cost\tsaved\t\n")
-	for _, g := range groups {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t\n", g.Key, g.Totals.Requests, g.Totals.Cost, g.Totals.BaselineCost, g.Totals.Saved)
-	}
-	tw.Flush()
-}
-
-func pct(a, b money.USD) float64 {
-	if b == 0 {
-		return 0
-	}
-	return 100 * float64(a) / float64(b)
+	report.ByModel(w, byModel)
 }

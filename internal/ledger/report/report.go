@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -180,4 +181,38 @@ func JSON(w io.Writer, s *ledger.Summary) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// Savings writes the short savings table the demo and the replay end with:
+// spent, what the baseline would have cost and what was saved, then the saving
+// by cause.
+func Savings(w io.Writer, t ledger.Totals) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  \tspent\twould have cost\tsaved\t\n")
+	fmt.Fprintf(tw, "  all requests\t%s\t%s\t%s (%.1f%%)\t\n", t.Cost, t.BaselineCost, t.Saved, share(t.Saved, t.BaselineCost))
+	fmt.Fprintf(tw, "    by cache\t\t\t%s\t\n", t.SavedCache)
+	fmt.Fprintf(tw, "    by routing\t\t\t%s\t\n", t.SavedRouting)
+	fmt.Fprintf(tw, "    by provider choice\t\t\t%s\t\n", t.SavedProvider)
+	tw.Flush()
+}
+
+// ByModel writes one row per served model, most requests first: requests,
+// spent, what the baseline would have cost and what was saved.
+func ByModel(w io.Writer, groups []ledger.Group) {
+	gs := append([]ledger.Group(nil), groups...)
+	sort.SliceStable(gs, func(i, j int) bool { return gs[i].Totals.Requests > gs[j].Totals.Requests })
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  model\trequests\tspent\twould have cost\tsaved\t\n")
+	for _, g := range gs {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t\n", g.Key, g.Totals.Requests, g.Totals.Cost, g.Totals.BaselineCost, g.Totals.Saved)
+	}
+	tw.Flush()
+}
+
+// share is a as a percentage of b (0 when b is).
+func share(a, b money.USD) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
 }

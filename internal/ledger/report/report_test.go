@@ -154,3 +154,21 @@ func TestExportRoundTripsEveryRecord(t *testing.T) {
 		t.Fatal("unknown format accepted")
 	}
 }
+
+func TestSavingsAndByModelTables(t *testing.T) {
+	var b bytes.Buffer
+	Savings(&b, ledger.Totals{Counts: ledger.Counts{Cost: money.USD(25e7), BaselineCost: money.USD(1e9), Saved: money.USD(75e7)}})
+	if !strings.Contains(b.String(), "(75.0%)") {
+		t.Errorf("savings table lacks the saved share 75.0%%:\n%s", b.String())
+	}
+	b.Reset()
+	Savings(&b, ledger.Totals{})
+	if !strings.Contains(b.String(), "(0.0%)") {
+		t.Errorf("with no baseline the share is 0, got:\n%s", b.String())
+	}
+	b.Reset()
+	ByModel(&b, []ledger.Group{{Key: "small", Totals: ledger.Totals{Counts: ledger.Counts{Requests: 2}}}, {Key: "big", Totals: ledger.Totals{Counts: ledger.Counts{Requests: 9}}}})
+	if i, j := strings.Index(b.String(), "big"), strings.Index(b.String(), "small"); i < 0 || j < 0 || i > j {
+		t.Errorf("models are not listed most requests first:\n%s", b.String())
+	}
+}
