@@ -2,10 +2,7 @@ package cache
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,39 +15,17 @@ import (
 // redisClient connects to the test Redis (internal/servicetest).
 var redisClient = servicetest.Redis
 
-// testPrefix is a key prefix no other test uses; every key under it is deleted when
-// the test ends.
-func testPrefix(t testing.TB, c *redis.Client) string {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := strings.NewReplacer("/", ".", " ", "_").Replace(t.Name())
-	p := "arbiter-test:" + name + ":" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, globEscape(p)+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Unlink(ctx, keys...)
-		}
-	})
-	return p
-}
-
 func TestRedisStore(t *testing.T) {
 	c := redisClient(t)
 	testStoreContract(t, func(t *testing.T, clock *fakeClock) Store {
-		return NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c), Now: clock.Now})
+		return NewRedis(RedisOptions{Client: c, Prefix: servicetest.RedisPrefix(t, c), Now: clock.Now})
 	})
 }
 
 func TestTieredStore(t *testing.T) {
 	c := redisClient(t)
 	testStoreContract(t, func(t *testing.T, clock *fakeClock) Store {
-		back := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c), Now: clock.Now})
+		back := NewRedis(RedisOptions{Client: c, Prefix: servicetest.RedisPrefix(t, c), Now: clock.Now})
 		front := NewMemory(MemoryOptions{MaxBytes: 16 << 20, Now: clock.Now})
 		return NewTiered(front, back, TieredOptions{FrontTTL: time.Hour, Now: clock.Now})
 	})
@@ -60,7 +35,7 @@ func TestTwoReplicasSharingRedisServeEachOthersEntries(t *testing.T) {
 	ctx := context.Background()
 	c1 := redisClient(t)
 	c2 := redisClient(t) // a second connection pool, as another replica would have
-	prefix := testPrefix(t, c1)
+	prefix := servicetest.RedisPrefix(t, c1)
 	replica := func(c *redis.Client) Store {
 		return NewTiered(NewMemory(MemoryOptions{MaxBytes: 16 << 20}),
 			NewRedis(RedisOptions{Client: c, Prefix: prefix}), TieredOptions{})
@@ -102,7 +77,7 @@ func TestTwoReplicasSharingRedisServeEachOthersEntries(t *testing.T) {
 func TestRedisEntriesExpireInRedis(t *testing.T) {
 	ctx := context.Background()
 	c := redisClient(t)
-	s := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c)})
+	s := NewRedis(RedisOptions{Client: c, Prefix: servicetest.RedisPrefix(t, c)})
 	k := keyN("t", 1)
 	if err := s.Set(ctx, k, entryFor("x"), 90*time.Second); err != nil {
 		t.Fatal(err)
@@ -124,7 +99,7 @@ func TestRedisEntriesExpireInRedis(t *testing.T) {
 func TestRedisDeleteNamespaceScansPastOtherKeys(t *testing.T) {
 	ctx := context.Background()
 	c := redisClient(t)
-	prefix := testPrefix(t, c)
+	prefix := servicetest.RedisPrefix(t, c)
 	// A small SCAN COUNT forces many cursor steps; glob characters in the namespace
 	// and prefix must not widen the match.
 	s := NewRedis(RedisOptions{Client: c, Prefix: prefix, ScanCount: 7})
@@ -146,7 +121,7 @@ func TestRedisDeleteNamespaceScansPastOtherKeys(t *testing.T) {
 func TestRedisCorruptEntryIsAnErrorNotAHit(t *testing.T) {
 	ctx := context.Background()
 	c := redisClient(t)
-	s := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(t, c)})
+	s := NewRedis(RedisOptions{Client: c, Prefix: servicetest.RedisPrefix(t, c)})
 	k := keyN("t", 1)
 	c.Set(ctx, s.key(k), "\x01garbage", time.Minute)
 	if _, ok, err := s.Get(ctx, k); ok || err == nil {
@@ -194,7 +169,7 @@ func TestEntryCodecRoundTrips(t *testing.T) {
 func BenchmarkRedisGetHit(b *testing.B) {
 	ctx := context.Background()
 	c := redisClient(b)
-	s := NewRedis(RedisOptions{Client: c, Prefix: testPrefix(b, c)})
+	s := NewRedis(RedisOptions{Client: c, Prefix: servicetest.RedisPrefix(b, c)})
 	k := keyN("tenant-a", 1)
 	if err := s.Set(ctx, k, entryFor(longAnswer(1)), time.Hour); err != nil {
 		b.Fatal(err)
@@ -222,7 +197,7 @@ func BenchmarkEntryCodec(b *testing.B) {
 func TestTieredFrontsDropWhatAnotherReplicaDeletes(t *testing.T) {
 	ctx := context.Background()
 	c := redisClient(t)
-	prefix := testPrefix(t, c)
+	prefix := servicetest.RedisPrefix(t, c)
 	replica := func() *Tiered {
 		return NewTiered(NewMemory(MemoryOptions{MaxBytes: 16 << 20}),
 			NewRedis(RedisOptions{Client: c, Prefix: prefix}), TieredOptions{FrontTTL: time.Hour})

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,13 +16,13 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/arbiterhq/arbiter/internal/config"
 	"github.com/arbiterhq/arbiter/internal/emulator"
 	"github.com/arbiterhq/arbiter/internal/ledger"
 	"github.com/arbiterhq/arbiter/internal/ledger/sqlite"
 	"github.com/arbiterhq/arbiter/internal/money"
+	"github.com/arbiterhq/arbiter/internal/servicetest"
 	"github.com/arbiterhq/arbiter/internal/tenant"
 )
 
@@ -153,21 +152,7 @@ func TestBudgetRefusesUpstreamInBothWireFormatsServesCacheHitsAndSurvivesARestar
 
 // redisPrefix is a key prefix of this test alone; its keys go when it ends.
 func redisPrefix(t *testing.T) string {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	p := fmt.Sprintf("arbiter-test:%s:%d:", t.Name(), time.Now().UnixNano())
-	t.Cleanup(func() {
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return p
+	return servicetest.RedisPrefix(t, servicetest.Redis(t))
 }
 
 func TestTwoGatewaysSharingRedisShareBudgetsAndRateLimits(t *testing.T) {

@@ -2,15 +2,10 @@ package tenant
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/arbiterhq/arbiter/internal/money"
 	"github.com/arbiterhq/arbiter/internal/servicetest"
@@ -79,25 +74,6 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // redisClient connects to the test Redis (internal/servicetest).
 var redisClient = servicetest.Redis
 
-// testPrefix is a key prefix of this test alone; its keys are deleted at the end.
-func testPrefix(t *testing.T, c *redis.Client) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	p := "arbiter-test:" + strings.ReplaceAll(t.Name(), "/", ".") + ":" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return p
-}
-
 // stores runs f against the memory store and a Redis store.
 func stores(t *testing.T, f func(t *testing.T, newStore func() Store)) {
 	t.Run("memory", func(t *testing.T) {
@@ -106,7 +82,7 @@ func stores(t *testing.T, f func(t *testing.T, newStore func() Store)) {
 	})
 	t.Run("redis", func(t *testing.T) {
 		c := redisClient(t)
-		p := testPrefix(t, c)
+		p := servicetest.RedisPrefix(t, c)
 		f(t, func() Store { return NewRedisStore(c, p) })
 	})
 }
@@ -307,7 +283,7 @@ func TestAFailingStoreLetsRequestsThroughAndIsLeftAloneWhileCoolingDown(t *testi
 
 func TestRedisBucketsAreSharedBetweenLimiters(t *testing.T) {
 	c := redisClient(t)
-	p := testPrefix(t, c)
+	p := servicetest.RedisPrefix(t, c)
 	clk := &clock{t: start}
 	a := NewLimiter(LimiterOptions{Store: NewRedisStore(c, p), Now: clk.Now})
 	b := NewLimiter(LimiterOptions{Store: NewRedisStore(c, p), Now: clk.Now})
