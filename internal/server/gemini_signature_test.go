@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,13 +38,7 @@ func newSignatureStack(t *testing.T, cache bool) (*stack, *recorder) {
 			"gpt-4o-mini":             {Deployments: []string{"openai"}},
 			"claude-3-5-haiku-latest": {Deployments: []string{"anthropic"}},
 		}
-		for i := range c.Providers {
-			p := &c.Providers[i]
-			p.BaseURL = recSrv.URL
-			if p.Kind == "openai" {
-				p.BaseURL += "/v1"
-			}
-		}
+		pointProvidersAt(c, recSrv.URL)
 	})
 	rec.emu.Store(s.emu)
 	return s, rec
@@ -118,21 +110,6 @@ func firstCallPart(t *testing.T, body map[string]any) map[string]any {
 	return nil
 }
 
-func postGemini(t *testing.T, base, model string, body map[string]any) (int, string) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1beta/models/"+model+":generateContent", strings.NewReader(string(b)))
-	req.Header.Set("x-goog-api-key", "k")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(out)
-}
-
 func TestGeminiSignatureToolLoopWithTheOpenAISDK(t *testing.T) {
 	s, rec := newSignatureStack(t, false)
 	c := sdk(s.arbSrv.URL)
@@ -176,7 +153,7 @@ func TestGeminiSignatureToolLoopWithTheOpenAISDK(t *testing.T) {
 		// Without the signature, the same history is Gemini 3's 400: straight to the
 		// emulator with Arbiter's turn-2 body minus the signature …
 		delete(part, "thoughtSignature")
-		status, body := postGemini(t, s.emuSrv.URL, gemini3, up)
+		status, body := postJSON(t, s.emuSrv.URL+"/v1beta/models/"+gemini3+":generateContent", map[string]string{"x-goog-api-key": "k"}, up)
 		if status != 400 || !strings.Contains(body, "missing a thought_signature") || !strings.Contains(body, "INVALID_ARGUMENT") {
 			t.Fatalf("%s: the emulator took the unsigned history: %d %s", name, status, body)
 		}

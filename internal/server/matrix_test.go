@@ -520,16 +520,22 @@ func newMatrixStack(t *testing.T) (*stack, *recorder) {
 		for _, p := range matrixProviders {
 			c.Routes[p.model] = config.Route{Deployments: []string{p.name}}
 		}
-		for i := range c.Providers {
-			p := &c.Providers[i]
-			p.BaseURL = recSrv.URL
-			if p.Kind == "openai" {
-				p.BaseURL += "/v1"
-			}
-		}
+		pointProvidersAt(c, recSrv.URL)
 	})
 	rec.emu.Store(s.emu)
 	return s, rec
+}
+
+// pointProvidersAt sends every provider of c to one server (a recorder in front
+// of the emulator), at the path its SDK-style base URL would have.
+func pointProvidersAt(c *config.Config, url string) {
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		p.BaseURL = url
+		if p.Kind == "openai" {
+			p.BaseURL += "/v1"
+		}
+	}
 }
 
 // ---- upstream checks, per provider format ----

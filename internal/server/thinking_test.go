@@ -132,19 +132,24 @@ func TestThinkingToolLoopThroughArbiterToAnthropic(t *testing.T) {
 		// … and straight to the emulator, with the body Arbiter sent on turn 2 minus
 		// that block.
 		msgs[1].(map[string]any)["content"] = blocks[1:]
-		status, body := postEmulator(t, s.emuSrv.URL, up.body)
+		status, body := postJSON(t, s.emuSrv.URL+"/v1/messages", map[string]string{"x-api-key": "k", "anthropic-version": "2023-06-01"}, up.body)
 		if status != 400 || !strings.Contains(body, "a final `assistant` message must start with a thinking block") {
 			t.Fatalf("%s: emulator took the stripped history: %d %s", name, status, body)
 		}
 	}
 }
 
-func postEmulator(t *testing.T, base string, body map[string]any) (int, string) {
+// postJSON posts body as JSON to url with the given headers and returns the
+// status and the response body (for requests the official SDKs cannot make,
+// such as straight to the emulator).
+func postJSON(t *testing.T, url string, hdr map[string]string, body any) (int, string) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/messages", strings.NewReader(string(b)))
-	req.Header.Set("x-api-key", "k")
-	req.Header.Set("anthropic-version", "2023-06-01")
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
