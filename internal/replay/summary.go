@@ -3,6 +3,8 @@ package replay
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -112,16 +114,7 @@ func Summarize(res *Result, scheduled int) Summary {
 func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nReplayed %d of %d requests in %s: %d ok, %d failed", s.Sent, s.Scheduled, round(s.Elapsed), s.OK, s.Failed)
 	if s.Failed > 0 {
-		keys := make([]string, 0, len(s.Failures))
-		for k := range s.Failures {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s: %d", k, s.Failures[k])
-		}
-		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+		fmt.Fprintf(w, " (%s)", countsText(s.Failures, ": "))
 	}
 	fmt.Fprintf(w, "; %d streamed.\n", s.Streams)
 	for _, e := range s.FirstErrors {
@@ -139,17 +132,18 @@ func (s Summary) Print(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "Tokens (usage reported to the client): %d in, %d out.\n", s.InTokens, s.OutTokens)
 	if len(s.Cache) > 0 {
-		keys := make([]string, 0, len(s.Cache))
-		for k := range s.Cache {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s %d", k, s.Cache[k])
-		}
-		fmt.Fprintf(w, "Cache (x-arbiter-cache): %s.\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "Cache (x-arbiter-cache): %s.\n", countsText(s.Cache, " "))
 	}
+}
+
+// countsText lists counts by key in key order: "a<sep>1, b<sep>2".
+func countsText(m map[string]int, sep string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s%s%d", k, sep, m[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // round keeps durations readable: milliseconds with one decimal above 1 ms.
